@@ -112,8 +112,12 @@ GstMemory* borrow(GstBuffer* buffer, std::uint32_t offset, std::uint32_t size) {
   guint index = 0, count = 0;
   gsize skip = 0;
   if (gst_buffer_find_memory(buffer, offset, size, &index, &count, &skip) && count == 1) {
-    if (GstMemory* shared = gst_memory_share(gst_buffer_peek_memory(buffer, index), static_cast<gssize>(skip), size))
-      return shared;
+    GstMemory* memory = gst_buffer_peek_memory(buffer, index);
+    // gst_memory_share() refuses NO_SHARE memory with a critical; such
+    // memory (some pools and allocators hand it out) is copied instead.
+    if (!GST_MEMORY_FLAG_IS_SET(memory, GST_MEMORY_FLAG_NO_SHARE)) {
+      if (GstMemory* shared = gst_memory_share(memory, static_cast<gssize>(skip), size)) return shared;
+    }
   }
   GstMemory* copy = gst_allocator_alloc(nullptr, size, nullptr);
   GstMapInfo info;
@@ -226,14 +230,22 @@ void handle_result(NagareH264Depay* self, NagareH264DepayPrivate& p, const PushR
   gst_pad_push_event(p.sinkpad, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
+// Advances the clock the key-frame limiter reads. Only running times within
+// a TIME segment count; a time outside it keeps the last one, so the limiter
+// never compares running time with the monotonic clock within one stream.
+void note_time(NagareH264DepayPrivate& p, GstClockTime pts) {
+  if (!GST_CLOCK_TIME_IS_VALID(pts) || p.segment.format != GST_FORMAT_TIME) return;
+  const GstClockTime running = gst_segment_to_running_time(&p.segment, GST_FORMAT_TIME, pts);
+  if (GST_CLOCK_TIME_IS_VALID(running)) p.last_running_time = running;
+}
+
 GstFlowReturn chain(GstPad*, GstObject* parent, GstBuffer* buffer) {
   auto* self = NAGARE_H264_DEPAY(parent);
   NagareH264DepayPrivate& p = priv(self);
   const auto input = GstPtr<GstBuffer>::adopt(buffer);
 
   const GstClockTime pts = GST_BUFFER_PTS(buffer);
-  if (GST_CLOCK_TIME_IS_VALID(pts))
-    p.last_running_time = gst_segment_to_running_time(&p.segment, GST_FORMAT_TIME, pts);
+  note_time(p, pts);
 
   PushResult result;
   {
@@ -281,8 +293,8 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
         take_sprop_parameter_sets(self, p, sprop);
       gst_event_unref(event);
       // Output caps go out now, before the segment, and are refined when
-      // the stream's own SPS arrives.
-      p.src_caps.reset();
+      // the stream's own SPS arrives. Upstream caps that change no parameter
+      // set (a renegotiation, the same sprop again) send nothing new.
       update_src_caps(p);
       return TRUE;
     }
@@ -307,6 +319,10 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
         guint seqnum = 0;
         std::optional<std::uint16_t> sequence;
         if (gst_structure_get_uint(s, "seqnum", &seqnum)) sequence = static_cast<std::uint16_t>(seqnum);
+        // The lost packet's expected time keeps the limiter's clock moving
+        // through an outage, so requests repeat while nothing arrives.
+        guint64 timestamp = GST_CLOCK_TIME_NONE;
+        if (gst_structure_get_uint64(s, "timestamp", &timestamp)) note_time(p, timestamp);
         GST_DEBUG_OBJECT(self, "packet lost: %" GST_PTR_FORMAT, static_cast<gconstpointer>(s));
         handle_result(self, p, p.assembler.packet_lost(sequence));
         gst_event_unref(event);
