@@ -174,6 +174,8 @@ PushResult Assembler::packet_lost(std::optional<std::uint16_t> sequence) {
 
 void Assembler::drain() {
   release_ready();
+  // A NAL unit cut short by the end of the stream is truncated, not malformed.
+  if (fu_active_) mark_broken();
   PushResult ignored;
   finish(ignored);
 }
@@ -279,7 +281,10 @@ void Assembler::add_fragment(const Payload& payload, PushResult& result) {
 
 void Assembler::add_arena_run(std::size_t offset, std::size_t size) {
   auto& pieces = current_.pieces;
-  if (!pieces.empty() && pieces.back().source == Piece::Source::kArena &&
+  // A leading delimiter keeps a piece of its own: parameter sets may have to
+  // go in right after it (insert_parameter_sets()).
+  const bool after_aud = aud_first_ && pieces.size() == 1;
+  if (!pieces.empty() && !after_aud && pieces.back().source == Piece::Source::kArena &&
       pieces.back().offset + pieces.back().size == offset) {
     pieces.back().size += static_cast<std::uint32_t>(size);
     return;
@@ -310,7 +315,16 @@ void Assembler::note_nal(std::span<const std::uint8_t> nal) {
 void Assembler::finish(PushResult& result) {
   if (!open_) return;
   open_ = false;
-  if (fu_active_) broken_ = true;  // §5.8: the end fragment never came
+  if (fu_active_) {
+    // §5.8: the end fragment never came. With no packet lost (that would
+    // have broken the access unit already) the sender ended the access unit
+    // inside a fragmented NAL unit.
+    if (!broken_) {
+      stats_.malformed.add();
+      result.malformation = Malformation::kFuUnfinished;
+    }
+    broken_ = true;
+  }
   fu_active_ = false;
 
   const bool drop = broken_ || current_.pieces.empty() || (waiting_for_keyframe_ && !current_.keyframe);
@@ -340,8 +354,11 @@ void Assembler::finish(PushResult& result) {
 }
 
 void Assembler::insert_parameter_sets() {
-  const bool need_sps = !has_sps_ && parameter_sets_.has_sps();
+  // The inserted sets go first, so a missing PPS brings the SPS with it: a
+  // decoder that starts at this IDR (a player joining at an HLS segment)
+  // must see an SPS before the PPS that refers to it, or it refuses the PPS.
   const bool need_pps = !has_pps_ && parameter_sets_.has_pps();
+  const bool need_sps = (!has_sps_ || need_pps) && parameter_sets_.has_sps();
   if (!need_sps && !need_pps) return;
 
   auto& arena = current_.arena;

@@ -36,7 +36,7 @@ enum class Malformation {
   kFuBadType,            // an FU-A carrying a type other than 1..23
   // Found by the Assembler, which sees fragments in sequence:
   kFuWithoutStart,       // a middle or end fragment with no start before it
-  kFuUnfinished,         // a new start, or another NAL unit, before the end fragment
+  kFuUnfinished,         // a new start, another NAL unit, or the end of the access unit before the end fragment
   kFuTypeChanged,        // fragments of one NAL unit that disagree on its type
   kReservedType,         // NAL type 0, 30 or 31 (ignored, counted)
 };
