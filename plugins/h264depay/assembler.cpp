@@ -91,33 +91,14 @@ PushResult Assembler::push(const RtpPacket& rtp, std::span<const std::uint8_t> b
   switch (payload.kind) {
     case PayloadKind::kSingle:
       open(rtp, pts, clean_start(payload.type, payload.data.subspan(1)));
-      if (!broken_) {
-        if (fu_active_) {
-          result.malformation = Malformation::kFuUnfinished;
-          stats_.malformed.add();
-          mark_broken();
-          break;
-        }
-        const auto index = static_cast<std::uint32_t>(current_.packets.size());
-        current_.packets.push_back(std::move(ref));
-        add_packet_nal(payload.data, bytes, index);
-      }
+      if (const auto index = hold_packet(ref, result)) add_packet_nal(payload.data, bytes, *index);
       break;
 
     case PayloadKind::kStapA: {
       const auto first = *payload.stap_units().begin();
       open(rtp, pts, clean_start(nal_type(first[0]), first.subspan(1)));
-      if (!broken_) {
-        if (fu_active_) {
-          result.malformation = Malformation::kFuUnfinished;
-          stats_.malformed.add();
-          mark_broken();
-          break;
-        }
-        const auto index = static_cast<std::uint32_t>(current_.packets.size());
-        current_.packets.push_back(std::move(ref));
-        for (const auto nal : payload.stap_units()) add_packet_nal(nal, bytes, index);
-      }
+      if (const auto index = hold_packet(ref, result))
+        for (const auto nal : payload.stap_units()) add_packet_nal(nal, bytes, *index);
       break;
     }
 
@@ -236,6 +217,19 @@ void Assembler::open(const RtpPacket& rtp, std::int64_t pts, bool clean) {
 void Assembler::mark_broken() {
   broken_ = true;
   fu_active_ = false;
+}
+
+std::optional<std::uint32_t> Assembler::hold_packet(PacketRef& ref, PushResult& result) {
+  if (broken_) return std::nullopt;
+  if (fu_active_) {
+    // §5.8: another NAL unit came before the fragmented one ended.
+    stats_.malformed.add();
+    result.malformation = Malformation::kFuUnfinished;
+    mark_broken();
+    return std::nullopt;
+  }
+  current_.packets.push_back(std::move(ref));
+  return static_cast<std::uint32_t>(current_.packets.size() - 1);
 }
 
 void Assembler::add_packet_nal(std::span<const std::uint8_t> nal, std::span<const std::uint8_t> bytes,

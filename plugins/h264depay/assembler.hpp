@@ -152,6 +152,9 @@ class Assembler {
   void restart(PushResult& result);
   void open(const RtpPacket& rtp, std::int64_t pts, bool clean_start);
   void mark_broken();
+  // Keeps the packet for the open access unit, whose kPacket pieces will
+  // point into it; its index there, or nothing if the unit cannot take it.
+  std::optional<std::uint32_t> hold_packet(PacketRef& ref, PushResult& result);
   void add_packet_nal(std::span<const std::uint8_t> nal, std::span<const std::uint8_t> bytes, std::uint32_t packet_index);
   void add_fragment(const Payload& payload, PushResult& result);
   void add_arena_run(std::size_t offset, std::size_t size);

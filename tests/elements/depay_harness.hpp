@@ -69,17 +69,6 @@ inline void init_gstreamer() {
   });
 }
 
-// NAL units in Annex B form, each after a 4-byte start code: what the
-// element must output for them.
-inline Bytes annexb(std::initializer_list<Bytes> nals) {
-  Bytes out;
-  for (const Bytes& n : nals) {
-    out.insert(out.end(), {0, 0, 0, 1});
-    out.insert(out.end(), n.begin(), n.end());
-  }
-  return out;
-}
-
 // An RTP packet with the header fields the depayloader reads.
 inline Bytes packet(std::uint16_t sequence, std::uint32_t timestamp, bool marker, const Bytes& payload) {
   RtpHeader h;

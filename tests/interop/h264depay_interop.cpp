@@ -261,16 +261,8 @@ TEST_CASE("nagareh264depay decodes ffmpeg's RTP muxer exactly as rtph264depay do
 
   // Both branches have everything once nothing new arrived for a while (the
   // jitter buffer holds packets for its latency).
-  std::size_t seen = 0;
-  auto quiet_since = Clock::now();
-  REQUIRE(wait_until(pipeline, milliseconds(15000), [&] {
-            const std::size_t now = nagare.count() + reference.count();
-            if (now != seen) {
-              seen = now;
-              quiet_since = Clock::now();
-            }
-            return Clock::now() - quiet_since > milliseconds(1500);
-          }) == "");
+  REQUIRE(wait_until_quiet(pipeline, milliseconds(15000), milliseconds(1500),
+                           [&] { return nagare.count() + reference.count(); }) == "");
   pipeline.send_eos();
   REQUIRE(pipeline.wait_for_eos(milliseconds(10000)) == "");
 
@@ -320,15 +312,7 @@ TEST_CASE("nagareh264depay decodes a live gst-launch-1.0 sender over UDP", "[int
   INFO("gst-launch-1.0 " << describe_status(*status));
   REQUIRE(exited_cleanly(*status));
 
-  std::size_t seen = 0;
-  auto quiet_since = Clock::now();
-  REQUIRE(wait_until(pipeline, milliseconds(15000), [&] {
-            if (const std::size_t now = nagare.count(); now != seen) {
-              seen = now;
-              quiet_since = Clock::now();
-            }
-            return Clock::now() - quiet_since > milliseconds(1000);
-          }) == "");
+  REQUIRE(wait_until_quiet(pipeline, milliseconds(15000), milliseconds(1000), [&] { return nagare.count(); }) == "");
   pipeline.send_eos();
   REQUIRE(pipeline.wait_for_eos(milliseconds(10000)) == "");
 

@@ -163,4 +163,20 @@ std::string wait_until(Pipeline& pipeline, milliseconds timeout, Done&& done) {
   }
 }
 
+// Waits until `count()` has not changed for `quiet` (what a live receiver
+// has once its sender stopped and the jitter buffer emptied), polling the
+// bus for errors. Returns as wait_until() does.
+template <typename Count>
+std::string wait_until_quiet(Pipeline& pipeline, milliseconds timeout, milliseconds quiet, Count&& count) {
+  std::size_t seen = count();
+  auto quiet_since = Clock::now();
+  return wait_until(pipeline, timeout, [&] {
+    if (const std::size_t now = count(); now != seen) {
+      seen = now;
+      quiet_since = Clock::now();
+    }
+    return Clock::now() - quiet_since > quiet;
+  });
+}
+
 }  // namespace nagare::interop

@@ -101,6 +101,17 @@ inline std::vector<Bytes> fu_a(const Bytes& unit, std::size_t max_fragment) {
   return out;
 }
 
+// NAL units in Annex B form, each after a 4-byte start code: what the
+// depayloader must output for them.
+inline Bytes annexb(std::initializer_list<Bytes> nals) {
+  Bytes out;
+  for (const Bytes& n : nals) {
+    out.insert(out.end(), {0, 0, 0, 1});
+    out.insert(out.end(), n.begin(), n.end());
+  }
+  return out;
+}
+
 // A real SPS and PPS, as x264 wrote them for
 //   gst-launch-1.0 videotestsrc num-buffers=1 ! video/x-raw,width=320,height=180
 //     ! x264enc tune=zerolatency ! video/x-h264,profile=constrained-baseline ! ...

@@ -21,17 +21,6 @@
 
 namespace nagare::test {
 
-// NAL units in Annex B form, each after a 4-byte start code: what the
-// depayloader must output for them.
-inline Bytes annexb(std::initializer_list<Bytes> nals) {
-  Bytes out;
-  for (const Bytes& n : nals) {
-    out.insert(out.end(), {0, 0, 0, 1});
-    out.insert(out.end(), n.begin(), n.end());
-  }
-  return out;
-}
-
 // A header with the fields the assembler looks at.
 inline RtpHeader at(std::uint16_t sequence, std::uint32_t timestamp, bool marker = false) {
   RtpHeader h;
