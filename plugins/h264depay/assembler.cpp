@@ -36,14 +36,17 @@ Assembler::Assembler(AssemblerSettings settings) : settings_(settings) { reset()
 
 void Assembler::reset() {
   release_ready();
-  current_.clear();
+  close_current();
   have_sequence_ = false;
   waiting_for_keyframe_ = settings_.wait_for_keyframe;
   discont_pending_ = true;
   gap_pending_ = true;
+}
+
+void Assembler::close_current() {
+  current_.clear();
   open_ = broken_ = fu_active_ = false;
-  has_sps_ = has_pps_ = false;
-  aud_first_ = false;
+  has_sps_ = has_pps_ = aud_first_ = false;
   nal_count_ = 0;
 }
 
@@ -308,7 +311,6 @@ void Assembler::note_nal(std::span<const std::uint8_t> nal) {
 
 void Assembler::finish(PushResult& result) {
   if (!open_) return;
-  open_ = false;
   if (fu_active_) {
     // §5.8: the end fragment never came. With no packet lost (that would
     // have broken the access unit already) the sender ended the access unit
@@ -319,7 +321,6 @@ void Assembler::finish(PushResult& result) {
     }
     broken_ = true;
   }
-  fu_active_ = false;
 
   const bool drop = broken_ || current_.pieces.empty() || (waiting_for_keyframe_ && !current_.keyframe);
   if (drop) {
@@ -341,10 +342,7 @@ void Assembler::finish(PushResult& result) {
     arena_hint_ = std::max<std::size_t>(4096, current_.arena.size() + current_.arena.size() / 4);
     std::swap(current_, ready_[ready_count_++]);
   }
-  current_.clear();
-  broken_ = false;
-  has_sps_ = has_pps_ = aud_first_ = false;
-  nal_count_ = 0;
+  close_current();
 }
 
 void Assembler::insert_parameter_sets() {

@@ -160,6 +160,8 @@ class Assembler {
   void add_arena_run(std::size_t offset, std::size_t size);
   void note_nal(std::span<const std::uint8_t> nal);
   void finish(PushResult& result);
+  // Forgets the access unit being built and every flag that describes it.
+  void close_current();
   void insert_parameter_sets();
 
   AssemblerSettings settings_;
