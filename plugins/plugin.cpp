@@ -2,10 +2,12 @@
 #include <gst/gst.h>
 
 #include "h264depay/element.hpp"
+#include "hlssink/element.hpp"
 
 static gboolean plugin_init(GstPlugin* plugin) {
   gboolean ok = TRUE;
   ok &= GST_ELEMENT_REGISTER(nagareh264depay, plugin);
+  ok &= GST_ELEMENT_REGISTER(nagarehlssink, plugin);
   return ok;
 }
 

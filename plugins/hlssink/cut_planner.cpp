@@ -1,0 +1,56 @@
+#include "cut_planner.hpp"
+
+#include <algorithm>
+
+namespace nagare::hls {
+
+namespace {
+
+constexpr std::int64_t kSecond = 1'000'000'000;
+// PES timestamps are 90 kHz ticks (11.1 µs), so a frame time read back from
+// them may sit a tick off the grid it was planned on.
+constexpr std::int64_t kSlack = 100'000;
+
+}  // namespace
+
+std::int64_t target_duration_seconds(std::int64_t target_ns) {
+  // The planner keeps segments within two audio frames (< 0.1 s) of the
+  // target, which never rounds above the target rounded up.
+  return std::max<std::int64_t>(1, (target_ns + kSecond - 1) / kSecond);
+}
+
+void CutPlanner::begin(std::int64_t origin) {
+  origin_ = origin;
+  next_ = 1;
+  honoured_ = true;
+}
+
+std::int64_t CutPlanner::ideal(std::uint64_t index) const {
+  return origin_.value_or(0) + static_cast<std::int64_t>(index) * config_.target;
+}
+
+bool CutPlanner::should_cut(std::int64_t cut, std::int64_t segment_start, std::int64_t tolerance,
+                            std::optional<std::int64_t> spacing) const {
+  if (!origin_ || cut <= segment_start) return false;
+  const std::int64_t wanted = ideal(next_);
+  if (cut >= wanted - tolerance - kSlack) return true;
+  // The key frame asked for is still to come.
+  if (config_.requests && honoured_) return false;
+  if (!spacing || *spacing <= 0) return false;
+  // Key frames come at their own pace: take the one nearest the boundary,
+  if (cut >= wanted - *spacing / 2) return true;
+  // and cut before the segment would outgrow EXT-X-TARGETDURATION.
+  const std::int64_t length = cut - segment_start;
+  return length >= config_.target / 2 && length + *spacing > config_.longest;
+}
+
+void CutPlanner::cut_made(std::int64_t cut, std::int64_t tolerance) {
+  const std::int64_t since_origin = std::max<std::int64_t>(0, cut - origin_.value_or(cut));
+  const auto nearest = static_cast<std::uint64_t>((since_origin + config_.target / 2) / config_.target);
+  const std::uint64_t index = std::max(nearest, next_);
+  const std::int64_t error = cut - ideal(index);
+  honoured_ = error >= -(tolerance + kSlack) && error <= tolerance + kSlack;
+  next_ = index + 1;
+}
+
+}  // namespace nagare::hls

@@ -1,0 +1,131 @@
+#include "hls_writer.hpp"
+
+#include <string_view>
+#include <utility>
+
+namespace nagare::hls {
+
+namespace {
+
+std::string_view folder_of(std::string_view path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash + 1);
+}
+
+}  // namespace
+
+std::optional<LocationPattern> LocationPattern::parse(const std::string& pattern) {
+  LocationPattern result;
+  bool converted = false;
+  std::string* out = &result.prefix_;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '%') {
+      *out += pattern[i];
+      continue;
+    }
+    if (++i >= pattern.size()) return std::nullopt;
+    if (pattern[i] == '%') {
+      *out += '%';
+      continue;
+    }
+    if (converted) return std::nullopt;  // one index only
+    if (pattern[i] == '0') {
+      result.zero_pad_ = true;
+      ++i;
+    }
+    while (i < pattern.size() && pattern[i] >= '0' && pattern[i] <= '9') {
+      result.width_ = result.width_ * 10 + (pattern[i] - '0');
+      if (result.width_ > 32) return std::nullopt;
+      ++i;
+    }
+    // hlssink2's patterns may say %05u, %05d, %5i, or with the l/ll size.
+    while (i < pattern.size() && pattern[i] == 'l') ++i;
+    if (i >= pattern.size() || (pattern[i] != 'd' && pattern[i] != 'i' && pattern[i] != 'u')) return std::nullopt;
+    converted = true;
+    out = &result.suffix_;
+  }
+  if (!converted) return std::nullopt;
+  return result;
+}
+
+std::string LocationPattern::format(std::uint64_t index) const {
+  std::string digits = std::to_string(index);
+  if (digits.size() < static_cast<std::size_t>(width_)) {
+    digits.insert(0, static_cast<std::size_t>(width_) - digits.size(), zero_pad_ ? '0' : ' ');
+  }
+  return prefix_ + digits + suffix_;
+}
+
+std::optional<HlsWriter> HlsWriter::create(WriterConfig config, HlsIo& io) {
+  auto pattern = LocationPattern::parse(config.location);
+  if (!pattern) return std::nullopt;
+  return HlsWriter(std::move(config), std::move(*pattern), io);
+}
+
+HlsWriter::HlsWriter(WriterConfig config, LocationPattern pattern, HlsIo& io)
+    : config_(std::move(config)),
+      pattern_(std::move(pattern)),
+      io_(&io),
+      playlist_(target_duration_seconds(config_.target), config_.playlist_length) {}
+
+std::string HlsWriter::uri_for(const std::string& path) const {
+  if (!config_.playlist_root.empty()) {
+    const auto slash = path.rfind('/');
+    const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    std::string root = config_.playlist_root;
+    if (root.back() != '/') root += '/';
+    return root + name;
+  }
+  const std::string_view folder = folder_of(config_.playlist_location);
+  if (std::string_view(path).starts_with(folder)) return path.substr(folder.size());
+  return path;
+}
+
+std::optional<IoError> HlsWriter::add(const Segment& segment) {
+  const std::string path = pattern_.format(next_index_);
+  if (auto error = io_->write_segment(path, segment.bytes)) return error;
+  ++next_index_;
+
+  PlaylistEntry entry;
+  entry.uri = uri_for(path);
+  entry.duration = segment.duration;
+  entry.discontinuity = segment.discontinuity;
+  if (config_.program_date_time) entry.program_date_time = segment.wall_clock;
+  const std::uint64_t sequence = playlist_.media_sequence() + playlist_.entries().size();
+  playlist_.append(std::move(entry));
+  files_.push_back(File{path, sequence});
+
+  if (!timeline_ || *timeline_ != segment.timeline) {
+    timeline_ = segment.timeline;
+    timeline_segments_ = 0;
+    timeline_duration_ = 0;
+  }
+  ++timeline_segments_;
+  timeline_duration_ += segment.duration;
+  ++stats_.segments;
+  stats_.last_duration = segment.duration;
+  stats_.total_duration += segment.duration;
+  stats_.drift = timeline_duration_ - static_cast<std::int64_t>(timeline_segments_) * config_.target;
+
+  if (auto error = io_->write_playlist(config_.playlist_location, playlist_.render())) return error;
+  return delete_old_files();
+}
+
+std::optional<IoError> HlsWriter::end() {
+  playlist_.end();
+  return io_->write_playlist(config_.playlist_location, playlist_.render());
+}
+
+// A segment is deleted only after it has left the playlist (players may
+// still be about to fetch anything listed), and only while more than
+// max_files segments are on disk.
+std::optional<IoError> HlsWriter::delete_old_files() {
+  if (config_.max_files == 0) return std::nullopt;
+  while (files_.size() > config_.max_files && files_.front().sequence < playlist_.media_sequence()) {
+    if (auto error = io_->remove(files_.front().path)) return error;
+    files_.pop_front();
+  }
+  return std::nullopt;
+}
+
+}  // namespace nagare::hls

@@ -1,0 +1,63 @@
+#include "io.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace nagare::hls {
+
+namespace {
+
+// Writes `bytes` to `path` through PATH.tmp, fsync and rename.
+std::optional<IoError> replace_file(const std::string& path, std::span<const std::uint8_t> bytes) {
+  const std::string temporary = path + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError{path, errno};
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : EIO;
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      return IoError{path, error};
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  // Data first, then the name: after a crash the new name never points at
+  // a file whose data did not reach the disk.
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    return IoError{path, error};
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    return IoError{path, error};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string IoError::what() const { return path + ": " + std::strerror(error); }
+
+std::optional<IoError> FileIo::write_segment(const std::string& path, std::span<const std::uint8_t> bytes) {
+  return replace_file(path, bytes);
+}
+
+std::optional<IoError> FileIo::write_playlist(const std::string& path, std::string_view text) {
+  return replace_file(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+std::optional<IoError> FileIo::remove(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return IoError{path, errno};
+  return std::nullopt;
+}
+
+}  // namespace nagare::hls
