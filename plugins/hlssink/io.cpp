@@ -30,10 +30,12 @@ std::optional<IoError> replace_file(const std::string& path, std::span<const std
   }
   // Data first, then the name: after a crash the new name never points at
   // a file whose data did not reach the disk.
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int error = errno;
+  // Close even when fsync failed; report the first error.
+  const int synced = ::fsync(fd) == 0 ? 0 : errno;
+  const int closed = ::close(fd) == 0 ? 0 : errno;
+  if (synced != 0 || closed != 0) {
     ::unlink(temporary.c_str());
-    return IoError{path, error};
+    return IoError{path, synced != 0 ? synced : closed};
   }
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     const int error = errno;

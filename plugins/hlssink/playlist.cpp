@@ -1,5 +1,6 @@
 #include "playlist.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
@@ -62,7 +63,8 @@ std::string Playlist::render() const {
 }
 
 std::string format_extinf(std::int64_t position, std::int64_t duration) {
-  const std::int64_t us = round_to_microseconds(position + duration) - round_to_microseconds(position);
+  const std::int64_t us =
+      std::max<std::int64_t>(0, round_to_microseconds(position + duration) - round_to_microseconds(position));
   char digits[32];
   std::snprintf(digits, sizeof digits, "%" PRId64 ".%06" PRId64, us / 1'000'000, us % 1'000'000);
   // Trailing zeros say nothing; keep at least milliseconds.
