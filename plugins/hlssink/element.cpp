@@ -119,6 +119,9 @@ struct NagareHlsSinkPrivate {
   FileIo io;
   std::optional<Segmenter> segmenter;
   std::optional<HlsWriter> hls;
+  // A write failed and was reported: nothing more is written this run, not
+  // even at EOS (an application may send EOS after the error).
+  bool write_failed = false;
 
   // Between that thread and the request pads' threads.
   std::mutex plan_lock;
@@ -169,6 +172,7 @@ std::int64_t wall_clock_ns() { return g_get_real_time() * 1000; }
 // plan stands. An IO error stops the stream with an error naming the path.
 GstFlowReturn publish(NagareHlsWriter* writer, std::vector<Segment>& done, bool eos) {
   NagareHlsSinkPrivate& p = priv(writer->bin);
+  if (p.write_failed) return GST_FLOW_ERROR;
   GstFlowReturn ret = GST_FLOW_OK;
   for (const Segment& segment : done) {
     if (auto error = p.hls->add(segment)) {
@@ -187,6 +191,7 @@ GstFlowReturn publish(NagareHlsWriter* writer, std::vector<Segment>& done, bool 
       ret = GST_FLOW_ERROR;
     }
   }
+  if (ret != GST_FLOW_OK) p.write_failed = true;
   std::lock_guard lock(p.plan_lock);
   p.plan = p.segmenter->plan();
   p.stats = StatsSnapshot{p.hls->stats(), p.segmenter->stats()};
@@ -488,6 +493,7 @@ bool start(GstElement* element) {
       .program_date_time = s.program_date_time,
   };
   p.hls = HlsWriter::create(std::move(config), p.io);
+  p.write_failed = false;
   if (!p.hls) {
     GST_ELEMENT_ERROR(element, RESOURCE, SETTINGS, ("Unusable location pattern \"%s\"", s.location.c_str()),
                       ("it needs exactly one %%d, %%i or %%u conversion, e.g. segment%%05d.ts"));

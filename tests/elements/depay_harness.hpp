@@ -22,52 +22,13 @@
 #include <vector>
 
 #include "common/gst_ptr.hpp"
+#include "gst_log.hpp"
 #include "rtp_builder.hpp"
 
 namespace nagare::test::elements {
 
 inline constexpr const char* kRtpCaps =
     "application/x-rtp, media=(string)video, clock-rate=(int)90000, encoding-name=(string)H264, payload=(int)96";
-
-// GLib criticals and warnings logged since the process started: a refcount
-// or pad-protocol mistake (a g_return_if_fail() in GStreamer) must fail the
-// test it happens in, not scroll by. gst_check_init() makes them fatal; here
-// they are collected, so one failing test does not take the rest down.
-class LogProblems {
- public:
-  static LogProblems& get() {
-    static LogProblems instance;
-    return instance;
-  }
-  std::size_t count() {
-    std::lock_guard lock(mutex_);
-    return messages_.size();
-  }
-  std::vector<std::string> since(std::size_t first) {
-    std::lock_guard lock(mutex_);
-    return {messages_.begin() + static_cast<std::ptrdiff_t>(std::min(first, messages_.size())), messages_.end()};
-  }
-  static void handler(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer) {
-    g_log_default_handler(domain, level, message, nullptr);
-    if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) {
-      std::lock_guard lock(get().mutex_);
-      get().messages_.push_back(std::string(domain ? domain : "") + ": " + (message ? message : ""));
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::string> messages_;
-};
-
-// gst_init() once per process.
-inline void init_gstreamer() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    g_log_set_default_handler(&LogProblems::handler, nullptr);
-    gst_init(nullptr, nullptr);
-  });
-}
 
 // An RTP packet with the header fields the depayloader reads.
 inline Bytes packet(std::uint16_t sequence, std::uint32_t timestamp, bool marker, const Bytes& payload) {
