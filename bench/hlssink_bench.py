@@ -43,6 +43,7 @@ Per element it prints:
   TD          EXT-X-TARGETDURATION
   max EXTINF  and ">TD": EXTINFs that, rounded, exceed it (RFC 8216 4.3.3.1)
   shortest    the shortest EXTINF but the last (the last is cut by EOS)
+  mean        the mean EXTINF but the last
   worst drift max over N of |sum EXTINF(1..N) - N x target|, the last
               segment left out (hlscheck's worst_drift_s)
   final drift sum EXTINF - N x target after the last full segment (signed)
@@ -216,6 +217,7 @@ class Accuracy:
     max_extinf: float = 0.0
     over_target: int = 0
     shortest: float | None = None
+    mean: float | None = None
     worst_drift: float = 0.0
     final_drift: float = 0.0
     worst_av: float | None = None
@@ -241,6 +243,7 @@ def measure(element: str, playlist: str, target: float, hung: bool) -> Accuracy:
     a.max_extinf = max(durations)
     a.over_target = sum(int(d + 0.5) > pl.target_duration for d in durations)
     a.shortest = min(full)
+    a.mean = statistics.fmean(full)
     a.worst_drift = m.get("worst_drift_s") or 0.0
     a.final_drift = sum(full) - len(full) * target
     a.worst_av = m.get("worst_av_misalignment_s")
@@ -256,14 +259,14 @@ def ms(seconds: float | None, signed: bool = False) -> str:
 
 def print_accuracy(title: str, rows: list[Accuracy]) -> None:
     log(f"\naccuracy: {title}")
-    log(f"  {'element':<14}{'segs':>6}{'TD':>4}{'max EXTINF':>12}{'>TD':>5}{'shortest':>10}"
+    log(f"  {'element':<14}{'segs':>6}{'TD':>4}{'max EXTINF':>12}{'>TD':>5}{'shortest':>10}{'mean':>8}"
         f"{'worst drift':>13}{'final drift':>13}{'worst A/V':>11}{'EXTINF err':>12}  checker")
     for a in rows:
         failed = ",".join(a.failed) or "ok"
         if a.hung:
             failed += "; hung after ENDLIST"
         log(f"  {a.element:<14}{a.segments:>6}{a.target_tag or '-':>4}{a.max_extinf:>11.3f}s"
-            f"{a.over_target:>5}{(a.shortest or 0):>9.3f}s{ms(a.worst_drift):>10} ms"
+            f"{a.over_target:>5}{(a.shortest or 0):>9.3f}s{(a.mean or 0):>7.3f}s{ms(a.worst_drift):>10} ms"
             f"{ms(a.final_drift, True):>10} ms{ms(a.worst_av):>8} ms{ms(a.extinf_error):>9} ms  {failed}")
 
 
@@ -390,6 +393,8 @@ def print_summary(cpu_figures: dict[str, float] | None, acc: dict[str, list[Accu
         log(f"  [{key}] worst drift {ms(n.worst_drift)} vs {ms(p.worst_drift)} ms, "
             f"final {ms(n.final_drift, True)} vs {ms(p.final_drift, True)} ms, "
             f"worst A/V {ms(n.worst_av)} vs {ms(p.worst_av)} ms, "
+            f"mean EXTINF {n.mean or 0:.3f} vs {p.mean or 0:.3f} s, "
+            f"TARGETDURATION {n.target_tag} vs {p.target_tag}, "
             f"EXTINF over TD {n.over_target} vs {p.over_target}, "
             f"segments {n.segments} vs {p.segments} ({NAGARE} vs {PEER})")
     hung = [f"{a.element} [{k}]" for k, rows in acc.items() for a in rows if a.hung]
