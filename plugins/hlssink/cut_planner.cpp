@@ -23,6 +23,7 @@ void CutPlanner::begin(std::int64_t origin) {
   origin_ = origin;
   next_ = 1;
   honoured_ = true;
+  misses_ = 0;
 }
 
 std::int64_t CutPlanner::ideal(std::uint64_t index) const {
@@ -49,7 +50,13 @@ void CutPlanner::cut_made(std::int64_t cut, std::int64_t tolerance) {
   const auto nearest = static_cast<std::uint64_t>((since_origin + config_.target / 2) / config_.target);
   const std::uint64_t index = std::max(nearest, next_);
   const std::int64_t error = cut - ideal(index);
-  honoured_ = error >= -(tolerance + kSlack) && error <= tolerance + kSlack;
+  const bool on_boundary = error >= -(tolerance + kSlack) && error <= tolerance + kSlack;
+  if (!on_boundary) ++misses_;
+  // One miss may be a request that came too late (the first boundary, with
+  // an encoder that holds frames); a second says the encoder ignores them,
+  // and a fixed GOP that lands near a boundary by chance must not make the
+  // planner wait for key frames that will not come.
+  honoured_ = on_boundary && misses_ < 2;
   next_ = index + 1;
 }
 

@@ -58,8 +58,8 @@ class CutPlanner {
   // it, and the next cut aims at the one after.
   void cut_made(std::int64_t cut, std::int64_t tolerance);
 
-  // Whether the last cut landed on its boundary: the encoder honours
-  // requests. Until it has not, it is assumed to.
+  // Whether the encoder honours requests: assumed until a second cut of the
+  // timeline lands off its boundary, and never again after that.
   bool honoured() const { return honoured_; }
 
  private:
@@ -67,6 +67,7 @@ class CutPlanner {
   std::optional<std::int64_t> origin_;
   std::uint64_t next_ = 1;
   bool honoured_ = true;
+  int misses_ = 0;  // cuts off their boundary in this timeline
 };
 
 }  // namespace nagare::hls

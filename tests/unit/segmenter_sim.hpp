@@ -25,6 +25,7 @@ struct SimMedia {
   std::uint32_t rate = 48000;      // MP3: 48000 or 44100; ADTS: 48000
   std::int64_t target = 1'000'000'000;
   bool requests = true;
+  bool segmenter_expects_requests = false;  // with gop > 0: requests sent, and ignored
   int gop = 0;                    // > 0: the encoder makes a key frame every `gop` frames and ignores requests
   int encoder_delay = 0;          // frames the encoder holds (40 for x264's default lookahead)
   double seconds = 60;
@@ -71,7 +72,7 @@ struct SimResult {
 
 inline SimResult simulate(const SimMedia& m) {
   constexpr std::int64_t kBase = TsBuilder::kClockBase;
-  hls::Segmenter segmenter(hls::SegmenterConfig{.target = m.target, .requests = m.requests && m.gop == 0});
+  hls::Segmenter segmenter(hls::SegmenterConfig{.target = m.target, .requests = (m.requests && m.gop == 0) || m.segmenter_expects_requests});
   hls::KeyframeScheduler scheduler(m.target, 3'000'000'000);
   TsBuilder builder;
   SimResult result;

@@ -150,6 +150,11 @@ TEST_CASE("an encoder that ignores requests: the nearest key frame, and the sum 
     m.gop = 15;  // 0.5005 s: 2.002 s a segment until the drift makes 1.5 s nearer
     m.target = 2'000'000'000;
   }
+  SECTION("requests sent but ignored: a 1.001 s GOP, target 2 s") {
+    m.gop = 30;
+    m.target = 2'000'000'000;
+    m.segmenter_expects_requests = true;  // as with tsdemux upstream
+  }
   SECTION("key frames every 20 frames, target 1 s") {
     m.gop = 20;  // 0.667 s: cuts alternate between 0.667 and 1.333 s
   }
