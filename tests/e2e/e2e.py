@@ -31,8 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hlscheck  # noqa: E402
 import io_errors  # noqa: E402
 import m3u8  # noqa: E402
-from e2elib import (LONG_SECONDS, SINK, STOCK, Media, Tap, Workdir, element_missing,  # noqa: E402
-                    gst_launch, run_pipeline, sink_description, tool_missing)
+from e2elib import (LONG_SECONDS, SINK, STOCK, CpuClock, Media, Tap, Workdir,  # noqa: E402
+                    element_missing, gst_launch, run_pipeline, sink_description, tool_missing)
 from poller import PlaylistPoller  # noqa: E402
 
 PLAYLIST = "index.m3u8"
@@ -68,18 +68,21 @@ def check_options(media: Media, target: float, run, **kw) -> hlscheck.Options:
 
 
 def streamed_case(tap: Tap, case: str, media: Media, target: float, honours: bool = True,
-                  source_cmd=None, poll_interval: float = 0.05, **check_kw) -> None:
+                  source_cmd=None, poll_interval: float = 0.25, parse_share: float = 0.03,
+                  **check_kw) -> None:
     """One pipeline into an EVENT playlist, a reader polling it, every check."""
     work = Workdir(case)
     hls = work.sub("hls")
     playlist = os.path.join(hls, PLAYLIST)
     sink = sink_description(hls, target)
     source = source_cmd(work.path) if source_cmd else media.branches()
-    poller = PlaylistPoller(playlist, interval=poll_interval)
+    poller = PlaylistPoller(playlist, interval=poll_interval, parse_share=parse_share)
     poller.start()
+    cpu = CpuClock()
     run = run_pipeline(gst_launch(f"{sink}  {source}"), hls, playlist,
                        timeout=max(300, media.seconds / 10))
     polled = poller.stop()
+    spent = cpu.lap()
     work.failed |= not tap.result(f"{case}: pipeline runs to EOS ({run.seconds:.1f} s)", run.ok,
                                   run.why())
     if not os.path.exists(playlist):
@@ -89,10 +92,15 @@ def streamed_case(tap: Tap, case: str, media: Media, target: float, honours: boo
         return
     opts = check_options(media, target, run, honours_requests=honours, **check_kw)
     report = hlscheck.check(playlist, opts)
+    checking = cpu.lap()
     work.failed |= not report_checks(tap, case, report)
     work.failed |= not tap.result(
         f"{case}: atomic-playlist", not polled,
-        polled + [f"{poller.reads} reads, {poller.versions} versions seen"])
+        polled + [f"{poller.reads} reads, {poller.versions} versions seen, "
+                  f"{poller.parsed} parsed in full"])
+    tap.diag(f"time: pipeline {run.seconds:.1f} s wall, {spent[1]:.1f} s CPU (poller "
+             f"{spent[0]:.1f} s); checks {checking[0] + checking[1]:.1f} s CPU "
+             f"(ffmpeg/ffprobe {checking[1]:.1f} s)")
     work.close(tap)
 
 
@@ -116,7 +124,10 @@ def long_cases(seconds: float) -> dict:
     mp3 = dict(audio="mp3", rate=48000)
     gop = Media(seconds, key_int_max=30, **mp3)
     return {
-        "mp3-48k-t1": dict(media=Media(seconds, **mp3), target=1.0, poll_interval=0.02),
+        # The one long case whose reader polls hard (invariant 5 on a
+        # half-megabyte playlist); the others look four times a second.
+        "mp3-48k-t1": dict(media=Media(seconds, **mp3), target=1.0, poll_interval=0.05,
+                           parse_share=0.05),
         "mp3-48k-t2": dict(media=Media(seconds, **mp3), target=2.0),
         "aac-48k-t1.5": dict(media=Media(seconds, audio="aac", rate=48000), target=1.5),
         "mp3-44k-t2": dict(media=Media(seconds, audio="mp3", rate=44100), target=2.0),
@@ -244,8 +255,43 @@ def discontinuity(tap: Tap, jump_launch: str | None) -> None:
         bad = ["no EXT-X-DISCONTINUITY in the playlist"]
     ok &= tap.result(f"{case}: planning restarts on the new timeline", not bad, problems or bad)
     ok &= tap.result(f"{case}: atomic-playlist", not polled, polled)
+    ok &= discontinuity_in_window(tap, work, jump_launch)
     work.failed = not ok
     work.close(tap)
+
+
+def discontinuity_in_window(tap: Tap, work: Workdir, jump_launch: str) -> bool:
+    """A sliding window the discontinuity passes through: once its tag has
+    left the window, EXT-X-DISCONTINUITY-SEQUENCE must count it (RFC 8216
+    §4.3.3.3), and every segment keeps its discontinuity sequence number."""
+    case = "discontinuity, sliding window"
+    length, max_files, at, by = 5, 8, 20.37, 1000.5
+    media = Media(40, jump_markers=True)
+    hls = work.sub("window")
+    playlist = os.path.join(hls, PLAYLIST)
+    sink = sink_description(hls, 1.0, playlist_length=length, max_files=max_files)
+    poller = PlaylistPoller(playlist, max_files=max_files, interval=0)
+    poller.start()
+    run = run_pipeline([jump_launch, "--at", str(at), "--by", str(by),
+                        f"{sink}  {media.branches()}"], hls, playlist, timeout=120)
+    polled = poller.stop()
+    ok = tap.result(f"{case}: pipeline runs to EOS", run.ok, run.why())
+    problems = list(polled)
+    try:
+        pl = m3u8.read(playlist, strict=False)
+        if pl.discontinuity_sequence != 1:
+            problems.append(f"EXT-X-DISCONTINUITY-SEQUENCE is {pl.discontinuity_sequence} after "
+                            "the one discontinuity left the window, not 1")
+        if any(e.discontinuity for e in pl.entries):
+            problems.append("the discontinuity is still in the last window")
+    except (OSError, m3u8.PlaylistError) as e:
+        problems.append(f"final playlist: {e}")
+    discs = sorted(set(poller.disc_of.values()))
+    if discs != [0, 1]:
+        problems.append(f"discontinuity sequence numbers seen: {discs}, expected [0, 1]")
+    return tap.result(f"{case}: EXT-X-DISCONTINUITY-SEQUENCE counts the tags that left",
+                      not problems, problems + [f"{poller.reads} reads, {poller.versions} "
+                                                "versions"]) and ok
 
 
 def eos(tap: Tap) -> None:
@@ -286,10 +332,15 @@ def main(argv: list[str]) -> int:
     a = p.parse_args(argv)
     tap = Tap()
     missing = tool_missing("gst-launch-1.0", "gst-inspect-1.0", "ffmpeg", "ffprobe")
-    missing = missing or element_missing(SINK, "x264enc", "lamemp3enc", "voaacenc",
-                                         "mpegaudioparse", "aacparse", "h264parse", "tsdemux")
+    missing = missing or element_missing("x264enc", "lamemp3enc", "voaacenc", "mpegaudioparse",
+                                         "aacparse", "h264parse", "tsdemux", "concat")
     if missing:
         tap.result(f"{a.case}", True, skip=f"{missing} is not installed")
+        return tap.finish()
+    if element_missing(SINK):
+        # The element under test is built with the tests: its absence fails.
+        tap.result(f"{a.case}: {SINK} loads", False,
+                   [f"gst-inspect-1.0 {SINK} fails; is GST_PLUGIN_PATH set to the build?"])
         return tap.finish()
     tap.diag(f"sink: {SINK}")
     longs = long_cases(a.seconds)

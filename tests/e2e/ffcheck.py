@@ -91,7 +91,8 @@ def _frames_by_pts(out: str) -> dict[int, tuple[str, str]]:
         fields = dict(f.split("=", 1) for f in line.split("|") if "=" in f)
         pts = fields.get("pts", "N/A")
         if pts.lstrip("-").isdigit():
-            frames[int(pts) % PTS_WRAP] = (fields.get("key_frame", "?"), fields.get("pict_type", "?"))
+            frames[int(pts) % PTS_WRAP] = (fields.get("key_frame", "?"),
+                                           fields.get("pict_type", "?"))
     return frames
 
 

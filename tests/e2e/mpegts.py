@@ -110,6 +110,12 @@ class SegmentInfo:
     pmt_before_pes: bool = False
 
 
+def pts_delta(a: int, b: int) -> int:
+    """b − a in ticks across a 33-bit wrap: the difference of least size."""
+    d = (b - a) % PTS_WRAP
+    return d - PTS_WRAP if d >= PTS_WRAP // 2 else d
+
+
 def read_timestamp(b: bytes | memoryview, i: int) -> int:
     """The 33-bit PTS or DTS coded in 5 bytes (ISO/IEC 13818-1 §2.4.3.7)."""
     return (((b[i] >> 1) & 7) << 30) | (b[i + 1] << 22) | ((b[i + 2] >> 1) << 15) \

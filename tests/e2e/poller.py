@@ -31,7 +31,13 @@ import m3u8
 
 class PlaylistPoller(threading.Thread):
     def __init__(self, playlist_path: str, max_files: int | None = None,
-                 interval: float = 0.0, segment_suffix: str = ".ts") -> None:
+                 interval: float = 0.0, parse_share: float = 1.0,
+                 segment_suffix: str = ".ts") -> None:
+        """interval: seconds between reads (0: a tight loop). parse_share:
+        the most of this thread's time spent parsing new versions in full;
+        the versions in between get the cheap checks only (whole last line,
+        an EVENT playlist only growing). A two-hour EVENT playlist is half a
+        megabyte: parsing every version would take a core."""
         super().__init__(daemon=True)
         self.path = playlist_path
         self.folder = os.path.dirname(playlist_path) or "."
@@ -42,11 +48,15 @@ class PlaylistPoller(threading.Thread):
         self.reads = 0          # reads of an existing file
         self.versions = 0       # distinct contents parsed
         self.max_on_disk = 0
+        self.parsed = 0         # versions parsed in full
+        self.parse_share = parse_share
+        self._parse_due = 0.0
+        self._event_prefix: bytes | None = None
         self._halt = threading.Event()
-        self._last_text: str | None = None
+        self._last_data: bytes | None = None
         self._seen_files: set[str] = set()
         self.seq_of: dict[str, int] = {}
-        self._disc_of: dict[str, int] = {}
+        self.disc_of: dict[str, int] = {}
         self._size_when_listed: dict[str, int] = {}
         self._last: m3u8.Playlist | None = None
         self._target: int | None = None
@@ -85,8 +95,8 @@ class PlaylistPoller(threading.Thread):
     def _poll_once(self) -> None:
         files = self._segment_files()
         try:
-            with open(self.path, encoding="utf-8", errors="replace") as f:
-                text = f.read()
+            with open(self.path, "rb") as f:
+                data = f.read()
         except FileNotFoundError:
             if self._existed:
                 self.problem("the playlist vanished between two reads (not replaced "
@@ -98,32 +108,56 @@ class PlaylistPoller(threading.Thread):
         self._existed = True
         self.reads += 1
         if files is not None:
-            self._check_files(files, text)
-        if text == self._last_text:
+            self._check_files(files, data)
+        if data == self._last_data:
             return
-        self._last_text = text
+        self._last_data = data
         self.versions += 1
-        try:
-            pl = m3u8.parse(text)
-        except m3u8.PlaylistError as e:
-            tail = text[-60:].replace("\n", "\\n")
-            self.problem(f"read #{self.reads} ({len(text)} bytes) is partial or malformed: {e}; "
-                         f"it ends {tail!r}")
-            return
-        self._check_consistent(pl)
-        self._last = pl
+        why = self._quick_problem(data)
+        if why is None:
+            start = time.monotonic()
+            if start < self._parse_due:
+                return
+            try:
+                pl = m3u8.parse(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                why = "not UTF-8"
+            except m3u8.PlaylistError as e:
+                why = str(e)
+            else:
+                self.parsed += 1
+                self._check_consistent(pl)
+                self._last = pl
+                self._event_prefix = _through_last_uri(data, pl) \
+                    if pl.playlist_type == "EVENT" else None
+                spent = time.monotonic() - start
+                self._parse_due = start + spent / self.parse_share
+                return
+        tail = data[-60:].decode("utf-8", "replace").replace("\n", "\\n")
+        self.problem(f"read #{self.reads} ({len(data)} bytes) is partial or malformed: {why}; "
+                     f"it ends {tail!r}")
 
-    def _check_files(self, files: set[str], text: str) -> None:
+    def _quick_problem(self, data: bytes) -> str | None:
+        """What a torn write shows at once, found without parsing."""
+        if not data.startswith(b"#EXTM3U"):
+            return "does not start with #EXTM3U"
+        if not data.endswith(b"\n"):
+            return "the last line has no newline: the file is cut short"
+        if self._event_prefix is not None and not data.startswith(self._event_prefix):
+            return "an EVENT playlist lost or changed entries it had listed"
+        return None
+
+    def _check_files(self, files: set[str], data: bytes) -> None:
         count = len(files)
         self.max_on_disk = max(self.max_on_disk, count)
         if self.max_files and count > self.max_files + 1:
             self.problem(f"{count} segment files on disk, max-files is {self.max_files}")
         gone = self._seen_files - files
         for uri in gone:
-            # `files` was listed before `text` was read: a segment that had
+            # `files` was listed before `data` was read: a segment that had
             # been seen, was gone by then and is still listed was deleted
             # while it was in the playlist.
-            if f"\n{uri}\n" in f"\n{text}":
+            if f"\n{uri}\n".encode() in b"\n" + data:
                 self.problem(f"{uri} was deleted while still in the playlist")
         self._seen_files |= files
         self._seen_files -= gone
@@ -139,7 +173,7 @@ class PlaylistPoller(threading.Thread):
             seq = self.seq_of.setdefault(e.uri, e.seq)
             if seq != e.seq:
                 self.problem(f"{e.uri}: media sequence number {seq} before, {e.seq} now")
-            disc = self._disc_of.setdefault(e.uri, e.disc_seq)
+            disc = self.disc_of.setdefault(e.uri, e.disc_seq)
             if disc != e.disc_seq:
                 self.problem(f"{e.uri}: discontinuity sequence number {disc} before, "
                              f"{e.disc_seq} now")
@@ -167,3 +201,12 @@ class PlaylistPoller(threading.Thread):
             self.problem("EXT-X-ENDLIST went away")
         if last.playlist_type == "EVENT" and pl.media_sequence != last.media_sequence:
             self.problem("an EVENT playlist dropped entries (RFC 8216 §4.3.3.5)")
+
+
+def _through_last_uri(data: bytes, pl: m3u8.Playlist) -> bytes | None:
+    """The bytes up to and including the last segment's URI line."""
+    if not pl.entries:
+        return None
+    uri = pl.entries[-1].uri.encode()
+    at = data.rfind(b"\n" + uri + b"\n")
+    return data[:at + len(uri) + 2] if at >= 0 else None
