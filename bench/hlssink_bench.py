@@ -81,6 +81,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
+import e2elib  # noqa: E402
 import hlscheck  # noqa: E402  (the checker the e2e tests use)
 
 NAGARE = "nagarehlssink"
@@ -150,16 +151,6 @@ class PipelineFailed(RuntimeError):
     pass
 
 
-def _has_endlist(playlist: str) -> bool:
-    try:
-        with open(playlist, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 64))
-            return b"#EXT-X-ENDLIST" in f.read()
-    except OSError:
-        return False
-
-
 def run(args: list[str], log_path: str, playlist: str | None = None, timeout: float = 900) -> Run:
     """Runs gst-launch-1.0 to its end; its CPU time comes from wait4()."""
     cmd = [shutil.which("gst-launch-1.0") or "gst-launch-1.0", "-q", *args]
@@ -176,7 +167,7 @@ def run(args: list[str], log_path: str, playlist: str | None = None, timeout: fl
         now = time.monotonic()
         if playlist and now - last_look > 0.5:
             last_look = now
-            if endlist_at is None and _has_endlist(playlist):
+            if endlist_at is None and e2elib.has_endlist(playlist):
                 endlist_at = now
         if endlist_at is not None and now - endlist_at > EOS_GRACE:
             hung = True

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "../common/int_math.hpp"
+
 namespace nagare::hls {
 
 namespace {
@@ -11,8 +13,6 @@ namespace {
 // cut at either: PES timestamps are 90 kHz ticks.
 constexpr std::int64_t kMidway = 1'000'000;
 
-std::int64_t round_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b); }
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 }  // namespace
 

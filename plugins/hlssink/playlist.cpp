@@ -5,13 +5,13 @@
 #include <cstdio>
 #include <ctime>
 
+#include "../common/int_math.hpp"
+
 namespace nagare::hls {
 
 namespace {
 
 std::int64_t round_to_microseconds(std::int64_t ns) { return ns >= 0 ? (ns + 500) / 1000 : -((-ns + 500) / 1000); }
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "../common/int_math.hpp"
 #include "audio_frames.hpp"
 
 namespace nagare::hls {
@@ -21,8 +22,6 @@ constexpr std::int64_t kVideoJump = kSecond;
 constexpr std::int64_t kSameJump = 2 * kSecond;
 // A stream that has fallen this far behind the other no longer holds it back.
 constexpr std::int64_t kStall = kSecond;
-
-std::int64_t round_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b); }
 
 }  // namespace
 

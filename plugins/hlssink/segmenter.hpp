@@ -40,7 +40,7 @@ struct SegmenterConfig {
   bool requests = true;                 // key frames are requested at planned cuts
   // Wall clock (ns since the Unix epoch), read when a timeline begins: a
   // segment's date is that reading plus its media time since.
-  std::function<std::int64_t()> wall_clock;
+  std::function<std::int64_t()> wall_clock{};
 };
 
 struct Segment {
@@ -80,7 +80,6 @@ class Segmenter {
 
   const SegmenterStats& stats() const { return stats_; }
   PlanState plan() const;
-  std::int64_t target() const { return config_.target; }
 
  private:
   enum class Track { kVideo, kAudio };

@@ -171,7 +171,7 @@ def run_pipeline(cmd: list[str], watch_folder: str, playlist: str | None = None,
             break
         if playlist and now - last_look > 0.5:
             last_look = now
-            if endlist_at is None and _has_endlist(playlist):
+            if endlist_at is None and has_endlist(playlist):
                 endlist_at = now
             if endlist_at is not None and now - endlist_at > eos_grace:
                 r.hung_after_eos = True
@@ -186,7 +186,7 @@ def run_pipeline(cmd: list[str], watch_folder: str, playlist: str | None = None,
     return r
 
 
-def _has_endlist(path: str) -> bool:
+def has_endlist(path: str) -> bool:
     try:
         with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
