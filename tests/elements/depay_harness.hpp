@@ -24,6 +24,7 @@
 #include "common/gst_ptr.hpp"
 #include "gst_log.hpp"
 #include "rtp_builder.hpp"
+#include "stats_reader.hpp"
 
 namespace nagare::test::elements {
 
@@ -202,19 +203,9 @@ class Depay {
   }
 
   Stats stats() const {
-    GstStructure* raw = nullptr;
-    g_object_get(h_->element, "stats", &raw, nullptr);
-    REQUIRE(raw);
-    const auto s = GstPtr<GstStructure>::adopt(raw);
-    CHECK(gst_structure_has_name(raw, "application/x-nagare-h264depay-stats"));
-    CHECK(gst_structure_n_fields(raw) == 10);
+    const StatsReader stats(h_->element, "application/x-nagare-h264depay-stats", 10);
     Stats out;
-    const auto get = [raw](const char* name, std::uint64_t& field) {
-      guint64 v = 0;
-      INFO("stats field " << name);
-      REQUIRE(gst_structure_get_uint64(raw, name, &v));
-      field = v;
-    };
+    const auto get = [&stats](const char* name, std::uint64_t& field) { stats.get(name, field); };
     get("packets", out.packets);
     get("access-units", out.access_units);
     get("dropped", out.dropped);

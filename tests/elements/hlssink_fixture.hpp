@@ -22,6 +22,7 @@
 #include "common/gst_ptr.hpp"
 #include "gst_log.hpp"
 #include "hls_files.hpp"
+#include "stats_reader.hpp"
 
 namespace nagare::test::elements::hls {
 
@@ -97,23 +98,10 @@ struct Stats {
 };
 
 inline Stats read_stats(GstElement* hls) {
-  GstStructure* raw = nullptr;
-  g_object_get(hls, "stats", &raw, nullptr);
-  REQUIRE(raw);
-  const auto s = GstPtr<GstStructure>::adopt(raw);
-  CHECK(gst_structure_has_name(raw, "application/x-nagare-hlssink-stats"));
-  CHECK(gst_structure_n_fields(raw) == 8);
+  const StatsReader stats(hls, "application/x-nagare-hlssink-stats", 8);
   Stats out;
-  const auto u64 = [raw](const char* name, std::uint64_t& field) {
-    guint64 v = 0;
-    INFO("stats field " << name);
-    REQUIRE(gst_structure_get_uint64(raw, name, &v));
-    field = v;
-  };
-  const auto dbl = [raw](const char* name, double& field) {
-    INFO("stats field " << name);
-    REQUIRE(gst_structure_get_double(raw, name, &field));
-  };
+  const auto u64 = [&stats](const char* name, std::uint64_t& field) { stats.get(name, field); };
+  const auto dbl = [&stats](const char* name, double& field) { stats.get(name, field); };
   u64("segments", out.segments);
   dbl("last-extinf", out.last_extinf);
   dbl("mean-extinf", out.mean_extinf);
