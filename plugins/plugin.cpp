@@ -1,6 +1,7 @@
 // The nagare GStreamer plugin: registers every element.
 #include <gst/gst.h>
 
+#include "align/element.hpp"
 #include "h264depay/element.hpp"
 #include "hlssink/element.hpp"
 
@@ -8,6 +9,7 @@ static gboolean plugin_init(GstPlugin* plugin) {
   gboolean ok = TRUE;
   ok &= GST_ELEMENT_REGISTER(nagareh264depay, plugin);
   ok &= GST_ELEMENT_REGISTER(nagarehlssink, plugin);
+  ok &= GST_ELEMENT_REGISTER(nagarealign, plugin);
   return ok;
 }
 
