@@ -69,7 +69,9 @@ Stream::Admission Stream::admit(const Arrival& a, std::uint32_t handle, const Pa
       const Candidate first = *candidate_;
       candidate_.reset();
       start_epoch(first.arrival, first.reason, params);
-      enqueue(first.arrival, first.handle, params);
+      if (enqueue(first.arrival, first.handle, params).verdict != Verdict::queued) {
+        discarded.push_back(first.handle);
+      }
       Admission admission = enqueue(a, handle, params);
       admission.restart = first.reason;
       return admission;

@@ -34,6 +34,7 @@ class WindowExtreme {
   // latest sample's bucket; nothing before the first sample.
   std::optional<std::int64_t> value() const {
     std::optional<std::int64_t> best;
+    if (!latest_) return best;
     for (const Bucket& b : buckets_) {
       if (!b.id || *b.id + static_cast<std::int64_t>(N) <= *latest_) continue;
       if (!best || Better{}(b.value, *best)) best = b.value;
