@@ -87,10 +87,14 @@ void Aligner::release(StreamId id, std::int64_t now, std::vector<Output>& out) {
   }
 }
 
-void Aligner::drain(StreamId id, std::vector<Output>& out, std::vector<std::uint32_t>& discarded) {
+void Aligner::release_all(StreamId id, std::vector<Output>& out) {
   Slot& slot = slots_.at(id);
   while (!slot.stream.empty()) emit(slot, slot.stream.pop(), out);
-  if (const auto held = slot.stream.take_candidate()) discarded.push_back(*held);
+}
+
+void Aligner::drain(StreamId id, std::vector<Output>& out, std::vector<std::uint32_t>& discarded) {
+  release_all(id, out);
+  if (const auto held = slots_.at(id).stream.take_candidate()) discarded.push_back(*held);
 }
 
 void Aligner::flush(StreamId id, std::vector<std::uint32_t>& handles) {

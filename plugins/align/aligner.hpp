@@ -83,6 +83,9 @@ class Aligner {
   // Appends everything of the stream, due or not (EOS); a packet kept aside
   // for a restart is appended to `discarded`.
   void drain(StreamId id, std::vector<Output>& out, std::vector<std::uint32_t>& discarded);
+  // Appends everything queued, due or not, keeping a packet held for a
+  // restart: what must leave before a serialized event that came after it.
+  void release_all(StreamId id, std::vector<Output>& out);
   // Forgets the stream's packets and timeline (flush); handles appended.
   void flush(StreamId id, std::vector<std::uint32_t>& handles);
 

@@ -70,6 +70,9 @@ struct Settings {
   }
 };
 
+// What a src task pushes, in order.
+using Item = std::variant<GstPtr<GstBuffer>, GstPtr<GstEvent>>;
+
 // One stream: its two pads and the state its task and chain share. All
 // fields below `src` are guarded by the element's lock.
 struct Lane {
@@ -88,6 +91,9 @@ struct Lane {
   std::int64_t last_arrival = 0;
   std::uint64_t malformed = 0;
   std::vector<std::uint32_t> scratch;  // handles given up on, reused
+  // A serialized event and the packets admitted before it, let go early so
+  // that the event keeps its place; the task pushes these first.
+  std::vector<Item> pending;
 };
 
 }  // namespace
@@ -157,8 +163,6 @@ void wake_lane(NagareAlignPrivate& p, Lane& lane, bool always) {
 }
 
 // --- Output ----------------------------------------------------------------
-
-using Item = std::variant<GstPtr<GstBuffer>, GstPtr<GstEvent>>;
 
 GstClockTime to_pts(const Lane& lane, std::int64_t position) {
   const GstClockTime running = static_cast<GstClockTime>(std::max<std::int64_t>(0, position));
@@ -239,7 +243,10 @@ void src_loop(gpointer data) {
       return;
     }
     std::vector<Output> out;
-    if (lane.eos) {
+    if (!lane.pending.empty()) {
+      items = std::move(lane.pending);
+      lane.pending.clear();
+    } else if (lane.eos) {
       p.aligner.drain(lane.id, out, lane.scratch);
       for (std::uint32_t h : lane.scratch) p.packets.take(h);
       lane.scratch.clear();
@@ -247,7 +254,7 @@ void src_loop(gpointer data) {
     } else if (const std::optional<std::int64_t> now = running_now(lane.element)) {
       p.aligner.release(lane.id, *now, out);
     }
-    if (out.empty() && !eos) {
+    if (out.empty() && items.empty() && !eos) {
       wait_for_due(p, lane, lock);
       return;
     }
@@ -350,6 +357,7 @@ void reset_lane_locked(NagareAlignPrivate& p, Lane& lane) {
   p.aligner.flush(lane.id, lane.scratch);
   for (std::uint32_t h : lane.scratch) p.packets.take(h);
   lane.scratch.clear();
+  lane.pending.clear();
   lane.eos = false;
   lane.flow = GST_FLOW_OK;
 }
@@ -414,6 +422,21 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
     }
     default:
       break;
+  }
+  if ((static_cast<unsigned>(GST_EVENT_TYPE(event)) & GST_EVENT_TYPE_SERIALIZED) != 0) {
+    // In order with the packets: everything admitted before it leaves
+    // first, early (events mid-stream are rare; order matters more).
+    std::lock_guard lock(p.lock);
+    if (lane->flushing) {
+      gst_event_unref(event);
+      return FALSE;
+    }
+    std::vector<Output> out;
+    p.aligner.release_all(lane->id, out);
+    collect(p, *lane, out, lane->pending);
+    lane->pending.emplace_back(GstPtr<GstEvent>::adopt(event));
+    wake_lane(p, *lane, true);
+    return TRUE;
   }
   return gst_pad_push_event(lane->src, event);
 }
