@@ -91,6 +91,7 @@ struct Lane {
   std::int64_t last_arrival = 0;
   std::uint64_t malformed = 0;
   std::vector<std::uint32_t> scratch;  // handles given up on, reused
+  std::vector<Output> out;             // the task's releases, reused
   // A serialized event and the packets admitted before it, let go early so
   // that the event keeps its place; the task pushes these first.
   std::vector<Item> pending;
@@ -145,12 +146,21 @@ Settings settings_of(NagareAlignPrivate& p) {
   return p.settings;
 }
 
-// Running time now on the element's clock, when it has one.
-std::optional<std::int64_t> running_now(GstElement* element) {
-  GstPtr<GstClock> clock = GstPtr<GstClock>::adopt(gst_element_get_clock(element));
-  if (!clock) return std::nullopt;
-  return static_cast<std::int64_t>(gst_clock_get_time(clock.get()) - gst_element_get_base_time(element));
-}
+// The element's clock and base time, read once per pass of a task (each
+// read takes the element's object lock).
+struct ElementClock {
+  explicit ElementClock(GstElement* element)
+      : clock(GstPtr<GstClock>::adopt(gst_element_get_clock(element))), base(gst_element_get_base_time(element)) {}
+
+  // Running time now, when the element has a clock.
+  std::optional<std::int64_t> now() const {
+    if (!clock) return std::nullopt;
+    return static_cast<std::int64_t>(gst_clock_get_time(clock.get()) - base);
+  }
+
+  GstPtr<GstClock> clock;
+  GstClockTime base;
+};
 
 // Cuts a lane's wait short when something it waits for has changed: a
 // packet due earlier than the wait's end, EOS, a flush, a state change.
@@ -203,15 +213,14 @@ void collect(NagareAlignPrivate& p, Lane& lane, const std::vector<Output>& out, 
 
 // Waits, with the lock released, until the lane's next packet is due or
 // something wakes the lane.
-void wait_for_due(NagareAlignPrivate& p, Lane& lane, std::unique_lock<std::mutex>& lock) {
+void wait_for_due(NagareAlignPrivate& p, Lane& lane, const ElementClock& clock, std::unique_lock<std::mutex>& lock) {
   const std::optional<std::int64_t> due = p.aligner.next_due(lane.id);
-  GstPtr<GstClock> clock = GstPtr<GstClock>::adopt(gst_element_get_clock(lane.element));
-  if (!due || !clock) {
+  if (!due || !clock.clock) {
     p.wake.wait(lock);
     return;
   }
-  const GstClockTime at = gst_element_get_base_time(lane.element) + static_cast<GstClockTime>(std::max<std::int64_t>(0, *due));
-  GstClockID id = gst_clock_new_single_shot_id(clock.get(), at);
+  const GstClockTime at = clock.base + static_cast<GstClockTime>(std::max<std::int64_t>(0, *due));
+  GstClockID id = gst_clock_new_single_shot_id(clock.clock.get(), at);
   lane.wait = id;
   lane.waiting_until = due;
   lock.unlock();
@@ -242,7 +251,9 @@ void src_loop(gpointer data) {
       gst_pad_pause_task(lane.src);
       return;
     }
-    std::vector<Output> out;
+    const ElementClock clock(lane.element);
+    std::vector<Output>& out = lane.out;
+    out.clear();
     if (!lane.pending.empty()) {
       items = std::move(lane.pending);
       lane.pending.clear();
@@ -251,11 +262,11 @@ void src_loop(gpointer data) {
       for (std::uint32_t h : lane.scratch) p.packets.take(h);
       lane.scratch.clear();
       eos = true;
-    } else if (const std::optional<std::int64_t> now = running_now(lane.element)) {
+    } else if (const std::optional<std::int64_t> now = clock.now()) {
       p.aligner.release(lane.id, *now, out);
     }
     if (out.empty() && items.empty() && !eos) {
-      wait_for_due(p, lane, lock);
+      wait_for_due(p, lane, clock, lock);
       return;
     }
     collect(p, lane, out, items);
@@ -322,7 +333,7 @@ GstFlowReturn chain(GstPad* pad, GstObject* parent, GstBuffer* raw) {
   if (GST_CLOCK_TIME_IS_VALID(running)) {
     arrival.arrival = static_cast<std::int64_t>(running);
   } else {
-    arrival.arrival = running_now(lane->element).value_or(lane->last_arrival);
+    arrival.arrival = ElementClock(lane->element).now().value_or(lane->last_arrival);
   }
   lane->last_arrival = arrival.arrival;
 

@@ -52,10 +52,11 @@ class KeyRing {
     }
   }
 
-  // Removes the lowest stored value; head moves past it.
-  T pop_front() {
+  // Removes the lowest stored value, saying its key; head moves past it.
+  T pop_front(std::int64_t* popped = nullptr) {
     std::int64_t key = 0;
     front(&key);
+    if (popped) *popped = key;
     Slot& s = slot(key);
     s.used = false;
     --count_;

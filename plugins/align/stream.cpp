@@ -212,9 +212,8 @@ void Stream::track_transit(std::int64_t arrival, std::int64_t transit) {
 Step Stream::pop() {
   const std::int64_t from = ring_.head();
   std::int64_t key = 0;
-  ring_.front(&key);
   Step step;
-  step.entry = ring_.pop_front();
+  step.entry = ring_.pop_front(&key);
   if (!released_epoch_ || *released_epoch_ != step.entry.epoch) {
     step.epoch_start = true;
     released_epoch_ = step.entry.epoch;
