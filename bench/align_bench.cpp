@@ -115,8 +115,12 @@
 #include "align_clock.hpp"
 #include "align_trace.hpp"
 #include "common/gst_ptr.hpp"
+#include "summary.hpp"
 
 namespace {
+
+using nagare::bench::Summary;
+using nagare::bench::summarize;
 
 using nagare::GstPtr;
 using nagare::bench::ClockKind;
@@ -475,18 +479,6 @@ void print_check(Variant variant, const Trace& trace, const RunResult& r) {
   std::printf("%-16s clock waits/packet: %.3f blocked, %.3f early, %.3f cut short\n", "",
               static_cast<double>(r.clock.waits) / n, static_cast<double>(r.clock.early) / n,
               static_cast<double>(r.clock.unscheduled) / n);
-}
-
-// --- Summary ---------------------------------------------------------------------
-
-struct Summary {
-  double median = 0, min = 0, max = 0;
-};
-
-Summary summarize(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return Summary{n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v.front(), v.back()};
 }
 
 Options parse_options(int argc, char** argv) {

@@ -49,8 +49,12 @@
 #endif
 
 #include "common/gst_ptr.hpp"
+#include "summary.hpp"
 
 namespace {
+
+using nagare::bench::Summary;
+using nagare::bench::summarize;
 
 using nagare::BufferMap;
 using nagare::GstPtr;
@@ -267,16 +271,6 @@ Output verify(const char* factory, const Packets& packets) {
   Pass pass(factory, &out);
   pass.push_all(packets);
   return out;
-}
-
-struct Summary {
-  double median = 0, min = 0, max = 0;
-};
-
-Summary summarize(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return Summary{n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v.front(), v.back()};
 }
 
 void print_rate(const char* factory, const std::vector<double>& rates, const Options& o) {
