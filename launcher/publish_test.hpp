@@ -1,0 +1,28 @@
+// `nagare publish-test`: a live publisher made of test sources, sending what
+// a browser would: 720p30 H.264 constrained baseline in RTP (pt 96, STAP-A
+// and FU-A at MTU 1200) and Opus in RTP (pt 111, 20 ms). The picture shows
+// a running clock, the sound beeps once a second.
+#pragma once
+
+#include <string>
+
+namespace nagare::launcher {
+
+class TestPublisher {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    int video_port = 0;
+    int audio_port = 0;
+    double seconds = 0;  // 0: until SIGINT or SIGTERM
+    int width = 1280;
+    int height = 720;
+    int fps = 30;
+    int video_kbps = 2500;
+  };
+  static std::string description(const Options& options);
+  // Runs in the foreground; returns the process exit code.
+  static int run(const Options& options);
+};
+
+}  // namespace nagare::launcher
