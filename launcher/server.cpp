@@ -96,14 +96,20 @@ std::string request_header(SoupServerMessage* msg, const char* name) {
   return v ? v : "";
 }
 
-std::string request_body(SoupServerMessage* msg) {
-  GBytes* bytes = soup_message_body_flatten(soup_server_message_get_request_body(msg));
-  gsize size = 0;
-  const auto* data = static_cast<const char*>(g_bytes_get_data(bytes, &size));
-  std::string body(data ? data : "", size);
-  g_bytes_unref(bytes);
-  return body;
+// A request's body as the early handler collected it.
+struct RequestBody {
+  std::string bytes;
+  bool too_large = false;
+};
+constexpr const char* kBodyKey = "nagare-request-body";
+
+const RequestBody& request_body_of(SoupServerMessage* msg) {
+  static const RequestBody kEmpty;
+  const auto* body = static_cast<const RequestBody*>(g_object_get_data(G_OBJECT(msg), kBodyKey));
+  return body ? *body : kEmpty;
 }
+
+std::string request_body(SoupServerMessage* msg) { return request_body_of(msg).bytes; }
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
@@ -404,6 +410,10 @@ struct Server::Impl {
       soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
       return;
     }
+    if (request_body_of(msg).too_large) {
+      return reply_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                         "the body is larger than " + std::to_string(kMaxBody) + " bytes");
+    }
     const bool read = method == "GET" || method == "HEAD";
     if (path == "/") {
       if (method == "POST") return rpc(msg);
@@ -460,16 +470,29 @@ std::unique_ptr<Server> Server::start(ServerOptions options, std::string* error)
         static_cast<Impl*>(data)->handle(msg, g_uri_get_path(uri));
       },
       impl.get(), nullptr);
-  // Refuses a large body from its Content-Length, before reading it.
+  // Bodies are collected here rather than by libsoup, so a large one (a
+  // Content-Length over the limit, or chunks without one) costs no memory:
+  // the excess is read and dropped, and the handler answers 413.
   soup_server_add_early_handler(
       impl->soup, nullptr,
       [](SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer) {
         const goffset length = soup_message_headers_get_content_length(soup_server_message_get_request_headers(msg));
-        if (length > static_cast<goffset>(kMaxBody)) {
-          set_header(msg, "Access-Control-Allow-Origin", "*");
-          reply_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                      "the body is larger than " + std::to_string(kMaxBody) + " bytes");
-        }
+        auto* body = new RequestBody;
+        body->too_large = length > static_cast<goffset>(kMaxBody);
+        g_object_set_data_full(G_OBJECT(msg), kBodyKey, body, [](gpointer b) { delete static_cast<RequestBody*>(b); });
+        soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+        g_signal_connect(msg, "got-chunk", G_CALLBACK(+[](SoupServerMessage* m, GBytes* chunk, gpointer) {
+                           auto* b = static_cast<RequestBody*>(g_object_get_data(G_OBJECT(m), kBodyKey));
+                           gsize size = 0;
+                           const auto* data = static_cast<const char*>(g_bytes_get_data(chunk, &size));
+                           if (b->too_large || b->bytes.size() + size > kMaxBody) {
+                             b->too_large = true;
+                             b->bytes.clear();
+                             return;
+                           }
+                           b->bytes.append(data, size);
+                         }),
+                         nullptr);
       },
       nullptr, nullptr);
   GError* gerror = nullptr;
