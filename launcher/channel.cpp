@@ -478,7 +478,7 @@ void Channel::write_multivariant_if_ready() {
       const double seconds = static_cast<double>(now_us() - probes_->first_packet) / 1e6;
       video_bps = seconds > 0 ? static_cast<std::int64_t>(probes_->video_bytes.load() * 8 / seconds) : 0;
     }
-    estimate_bandwidth(r, video_bps, info);
+    estimate_bandwidth(r, video_bps, info.frame_rate, config.segment_duration, info);
     variants.push_back(std::move(info));
   }
   const std::string path = options_.output_dir + "/index.m3u8";

@@ -7,12 +7,34 @@ namespace nagare::launcher {
 
 namespace {
 
-// MPEG-TS costs 4 header bytes in every 188, plus PES headers and the
-// PAT/PMT at each segment start: about 6% at these rates.
-constexpr double kTsOverhead = 1.06;
+constexpr double kTsPacket = 188;
+constexpr double kTsPayload = 184;  // after the 4-byte header
+constexpr double kPesHeader = 14;   // with a PTS
+constexpr double kVideoPesHeader = 19 + 6;  // PTS and DTS, and an access unit delimiter
 // x264 in CBR with a one-second VBV buffer stays within about 1.5 × its rate
 // over one segment; key frames at segment starts are what push it there.
 constexpr double kVideoPeak = 1.5;
+
+// Bits per second on the wire for an audio stream of fixed-size frames.
+double audio_on_wire(const AudioSpec& a) {
+  constexpr double kRate = 48000;
+  // MPEG-1 Layer III: 144 × bitrate / rate bytes per 1152-sample frame (a
+  // whole number at 48 kHz); AAC: 1024 samples per frame plus a 7-byte ADTS
+  // header.
+  const bool mp3 = a.codec == AudioCodec::kMp3;
+  const double samples = mp3 ? 1152 : 1024;
+  const double frame = static_cast<double>(a.bps) / 8 * samples / kRate + (mp3 ? 0 : 7);
+  const double packets = std::ceil((frame + kPesHeader) / kTsPayload);
+  return packets * kTsPacket * 8 * kRate / samples;
+}
+
+// The same for video, whose frames vary in size: half a padded packet per
+// frame on average.
+double video_on_wire(double bps, double fps) {
+  if (bps <= 0) return 0;
+  const double frame = bps / 8 / fps;
+  return ((frame + kVideoPesHeader) / kTsPayload + 0.5) * kTsPacket * 8 * fps;
+}
 
 std::string hex2(unsigned v) {
   char buf[3];
@@ -41,11 +63,15 @@ std::string audio_codec_string(AudioCodec codec) {
   return codec == AudioCodec::kAac ? "mp4a.40.2" : "mp4a.40.34";
 }
 
-void estimate_bandwidth(const Rendition& r, std::int64_t video_bps, VariantInfo& info) {
-  const double audio = static_cast<double>(r.audio.bps);
+void estimate_bandwidth(const Rendition& r, std::int64_t video_bps, double fps, double segment_duration,
+                        VariantInfo& info) {
+  if (fps <= 0) fps = 30;
+  const double audio = audio_on_wire(r.audio);
+  // Each segment opens with a PAT and a PMT.
+  const double tables = 2 * kTsPacket * 8 / segment_duration;
   const double video = static_cast<double>(video_bps);
-  info.average_bps = std::llround((video + audio) * kTsOverhead);
-  info.peak_bps = std::llround((video * kVideoPeak + audio) * kTsOverhead);
+  info.average_bps = std::llround(video_on_wire(video, fps) + audio + tables);
+  info.peak_bps = std::llround(video_on_wire(video * kVideoPeak, fps) + audio + tables);
 }
 
 std::string render_multivariant(const std::vector<VariantInfo>& variants) {

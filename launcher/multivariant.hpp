@@ -34,10 +34,14 @@ struct VariantInfo {
   std::int64_t peak_bps = 0;
 };
 
-// BANDWIDTH and AVERAGE-BANDWIDTH for a rendition: its encoders' rates plus
-// the MPEG-TS and PES overhead, the peak allowing for a rate-controlled
-// encoder's excursions within one segment.
-void estimate_bandwidth(const Rendition& rendition, std::int64_t video_bps, VariantInfo& info);
+// BANDWIDTH and AVERAGE-BANDWIDTH for a rendition (RFC 8216 §4.3.4.2): its
+// encoders' rates as they come out of the MPEG-TS muxer. Every audio frame
+// and video frame is a PES of its own whose last transport packet is padded
+// to 188 bytes, so small audio frames cost far more than 4 in 188: 64 kb/s
+// MP3 takes about 125 kb/s. The peak allows for a rate-controlled encoder's
+// excursions within a segment (key frames at segment starts).
+void estimate_bandwidth(const Rendition& rendition, std::int64_t video_bps, double fps, double segment_duration,
+                        VariantInfo& info);
 
 std::string render_multivariant(const std::vector<VariantInfo>& variants);
 
