@@ -1,0 +1,569 @@
+// Real player against the launcher: hls.js in headless Chromium plays what
+// `nagare serve` makes from a live publisher.
+//
+// The test starts `nagare serve` on a free loopback port with a temporary
+// data folder, creates a channel over HTTP (CreateChannel) with two
+// renditions, 640x480@30 800 kb/s and 320x240@15 300 kb/s, MP3 64 kb/s and
+// 1 s segments, and publishes to its RTP ports with `nagare publish-test`.
+// Once the multivariant playlist is served, four cases run, in this order,
+// each one TAP line:
+//   1. nagare's own watch page (/watch/<playback_id>, which loads
+//      /static/hls.min.js) plays: from the moment currentTime first moves
+//      (within 20 s of loading), the page reads the <video> element every
+//      100 ms for 8 s; currentTime must advance during at least 6 s of that
+//      wall time and never stand still for 2 s or more. The page's hls.js
+//      instance must see exactly the two renditions (width and height), the
+//      quality <select> must offer them, and the decoded picture must be the
+//      size of one of them.
+//   2. The index page (/) lists the channel as live, and its thumbnail
+//      <img> loads a 320x180 picture within 8 s (the file is checked to be
+//      a JPEG over HTTP as well).
+//   3. CORS: the playlist_url that CreateChannel answered is played by
+//      hls.js in player.html, served by serve.mjs from another origin (same
+//      host, another port): currentTime advances during at least 3.5 s of a
+//      5 s window and hls.js raises no fatal error.
+//   4. DeleteChannel: the watch page, still playing, gets EXT-X-ENDLIST and
+//      its <video> fires 'ended' within 25 s.
+// The whole test takes about 25 s. Without chromium or node_modules (or,
+// when NAGARE_BIN is not set, build/launcher/nagare) every case says SKIP
+// and why.
+//
+// Environment:
+//   NAGARE_BIN        the nagare binary (meson passes it; default
+//                     build/launcher/nagare next to this source tree)
+//   NAGARE_CHROMIUM   browser (default /usr/bin/chromium)
+//   NAGARE_PLAYER_KEEP=1  keep the data folder and the serve log, and say where
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './serve.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const nagareBin = process.env.NAGARE_BIN || path.join(here, '..', '..', 'build', 'launcher', 'nagare');
+const chromiumPath = process.env.NAGARE_CHROMIUM || '/usr/bin/chromium';
+const keep = process.env.NAGARE_PLAYER_KEEP === '1';
+
+const renditions = [
+  { width: 640, height: 480, fps: 30, bps: 800000 },
+  { width: 320, height: 240, fps: 15, bps: 300000 },
+];
+const channelConfig = {
+  hls: renditions.map((video) => ({ video, audio: { bps: 64000, codec: 'mp3' } })),
+  segment_duration: 1,
+};
+
+const limits = {
+  serveStartMs: 10000,      // nagare serve prints its URL
+  multivariantMs: 30000,    // from the publisher's start to a served index.m3u8
+  playbackStartMs: 20000,   // from page load to the first move of currentTime
+  watchWindowMs: 8000,      // the watch page's playback is judged over this wall time
+  watchAdvancingMs: 6000,   // currentTime must advance during this much of it
+  longestStillMs: 2000,     // and never stand still this long
+  corsWindowMs: 5000,
+  corsAdvancingMs: 3500,
+  thumbnailMs: 8000,        // the index page's thumbnail has loaded
+  endedMs: 25000,           // from DeleteChannel to the watch page's 'ended'
+  periodMs: 100,
+};
+
+const cases = [
+  'the watch page (hls.js from /static/hls.min.js) plays both renditions of a live channel from nagare serve',
+  'the index page lists the live channel with a 320x180 JPEG thumbnail',
+  'hls.js plays the channel\'s playlist_url from another origin (CORS)',
+  'after DeleteChannel the watch page\'s player reaches the end (EXT-X-ENDLIST, \'ended\')',
+];
+
+// As root, in a fresh profile, talking to nothing but loopback (as
+// player_test.mjs starts it).
+const chromiumArgs = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+// Children and temporary folders go however the test ends: meson's timeout
+// sends SIGTERM, which becomes an exit.
+const children = new Set();
+const temporary = new Set();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const dir of temporary) fs.rmSync(dir, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => process.exit(128 + os.constants.signals[signal]));
+}
+
+async function main() {
+  console.log(`1..${cases.length}`);
+  const missing = whatIsMissing();
+  if (missing) {
+    cases.forEach((name, i) => console.log(`ok ${i + 1} - ${name} # SKIP ${missing}`));
+    return;
+  }
+  const results = cases.map(() => ({ problems: [], notes: [] }));
+  const began = Date.now();
+  const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'nagare-serve-player-'));
+  temporary.add(dataDir);
+  const userDataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'nagare-chromium-'));
+  temporary.add(userDataDir);
+
+  let serve = null;
+  let publisher = null;
+  let context = null;
+  let origin = null;
+  try {
+    serve = await startServe(dataDir);
+    const channel = await createChannel(serve.url);
+    publisher = startProcess('publisher', nagareBin,
+      ['publish-test', String(channel.rtp.video_port), String(channel.rtp.audio_port), '--seconds', '120']);
+    const t0 = Date.now();
+    await waitForMultivariant(channel.playlist_url, publisher);
+    results[0].notes.push(`multivariant playlist served ${((Date.now() - t0) / 1000).toFixed(1)} s`
+                          + ' after the publisher started');
+
+    const { chromium } = await import('playwright-core');
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: chromiumPath, headless: true, args: chromiumArgs,
+    });
+    origin = await startServer({
+      page: path.join(here, 'player.html'),
+      hlsjs: path.join(here, 'node_modules', 'hls.js', 'dist', 'hls.min.js'),
+    });
+
+    const watch = await context.newPage();
+    const watchErrors = [];
+    watch.on('pageerror', (e) => watchErrors.push(firstLine(e)));
+    // The index page is cheap (one JPEG every 2 s): it is checked while the
+    // watch page's playback is being sampled.
+    await Promise.all([
+      collect(results[0], () => checkWatch(watch, channel)),
+      collect(results[1], () => checkIndex(context, serve.url, channel)),
+    ]);
+    await collect(results[2], () => checkCors(context, origin, channel));
+    await collect(results[3], () => checkEnd(watch, serve.url, channel));
+    if (watchErrors.length) results[0].problems.push(`error in the watch page: ${watchErrors.join('; ')}`);
+  } catch (e) {
+    // Without a server, a channel or a browser no case can be judged.
+    for (const r of results) if (!r.done) r.problems.push(`not reached: ${firstLine(e)}`);
+  } finally {
+    await context?.close().catch(() => {});
+    await origin?.close();
+    if (publisher) await publisher.stop('SIGINT', 5000);
+    if (serve) {
+      const stopped = await serve.proc.stop('SIGTERM', 15000);
+      results[3].notes.push(`nagare serve on SIGTERM: ${describe(stopped)}`);
+    }
+  }
+
+  const failed = results.some((r) => r.problems.length);
+  if (failed && serve) {
+    const lines = serve.proc.log.slice(-15).map((l) => `nagare serve said: ${l}`);
+    const last = results.findLast((r) => r.problems.length);
+    last.notes.push(...lines, ...publisher?.log.slice(-5).map((l) => `publish-test said: ${l}`) ?? []);
+  }
+  results[3].notes.push(`the test took ${((Date.now() - began) / 1000).toFixed(1)} s`);
+  if (keep) {
+    temporary.delete(dataDir);
+    if (serve) await fsp.writeFile(path.join(dataDir, 'serve.log'), serve.proc.log.join('\n') + '\n');
+    results[3].notes.push(`kept ${dataDir}`);
+  }
+  results.forEach((r, i) => tap(i + 1, cases[i], r));
+}
+
+function whatIsMissing() {
+  try {
+    fs.accessSync(chromiumPath, fs.constants.X_OK);
+  } catch {
+    return `no chromium at ${chromiumPath} (scripts/install-deps installs Debian's chromium)`;
+  }
+  for (const m of ['playwright-core', 'hls.js']) {
+    if (!fs.existsSync(path.join(here, 'node_modules', m, 'package.json'))) {
+      return `no tests/player/node_modules/${m} (scripts/install-deps runs npm ci in tests/player)`;
+    }
+  }
+  // Meson names the binary it built: one missing then is a failure, not a skip.
+  if (!process.env.NAGARE_BIN) {
+    try {
+      fs.accessSync(nagareBin, fs.constants.X_OK);
+    } catch {
+      return `no nagare binary at ${nagareBin} (set NAGARE_BIN, or build it)`;
+    }
+  }
+  return null;
+}
+
+// Runs one case's check, which answers {problems, notes}, into r. A check
+// throws only when the case cannot go on.
+async function collect(r, check) {
+  r.done = true;
+  try {
+    const got = await check();
+    r.problems.push(...got.problems);
+    r.notes.push(...got.notes);
+  } catch (e) {
+    r.problems.push(firstLine(e));
+  }
+}
+
+// --- case 1: the watch page ------------------------------------------
+
+async function checkWatch(page, channel) {
+  await page.goto(channel.watch_url);
+  // Installed once, before anything ends: case 4 reads it.
+  await page.evaluate(() => {
+    window.probe = { endedAt: null, endlist: false, eos: false, hooked: null };
+    document.getElementById('video').addEventListener('ended', () => {
+      window.probe.endedAt ??= performance.now();
+    });
+  });
+  const start = await waitForPlayback(page, false);
+  if (start.ms === null) throw new Error(`watch page: playback did not start: ${start.why}`);
+  const head = `playback started ${(start.ms / 1000).toFixed(1)} s after the page loaded`;
+
+  const sampled = await page.evaluate(sampleVideo, [limits.watchWindowMs, limits.periodMs]);
+  const problems = judgePlayback(sampled, limits.watchWindowMs, limits.watchAdvancingMs);
+  const notes = [head, playbackNote(sampled)];
+
+  // The page keeps its hls.js instance in a top-level `let hls`.
+  const seen = await page.evaluate(() => ({
+    levels: hls ? hls.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate })) : null,
+    options: [...document.getElementById('level').options].map((o) => o.textContent),
+    status: document.getElementById('status').textContent,
+    width: document.getElementById('video').videoWidth,
+    height: document.getElementById('video').videoHeight,
+  }));
+  notes.push(`hls.js levels: ${JSON.stringify(seen.levels)}; quality options: ${JSON.stringify(seen.options)};`
+             + ` status: "${seen.status}"`);
+  const wanted = renditions.map((v) => `${v.width}x${v.height}`).sort();
+  const got = (seen.levels ?? []).map((l) => `${l.width}x${l.height}`).sort();
+  if (JSON.stringify(got) !== JSON.stringify(wanted)) {
+    problems.push(`hls.js sees levels ${JSON.stringify(got)}, wanted ${JSON.stringify(wanted)}`);
+  }
+  // "auto" and one option per rendition, named by height.
+  const heights = renditions.map((v) => `${v.height}p`);
+  if (seen.options.length !== renditions.length + 1
+      || !heights.every((h) => seen.options.some((o) => o.startsWith(`${h} `)))) {
+    problems.push(`the quality <select> offers ${JSON.stringify(seen.options)}, wanted auto and ${heights.join(', ')}`);
+  }
+  const size = `${seen.width}x${seen.height}`;
+  notes.push(`decoded picture: ${size}`);
+  if (!wanted.includes(size)) problems.push(`the decoded picture is ${size}, not one of ${wanted.join(', ')}`);
+  return { problems, notes };
+}
+
+// --- case 2: the index page ------------------------------------------
+
+async function checkIndex(context, base, channel) {
+  const playbackId = playbackIdOf(channel);
+  const page = await context.newPage();
+  try {
+    await page.goto(`${base}/`);
+    const began = Date.now();
+    let seen = null;
+    // The page sets each thumbnail's src at once and again every 2 s.
+    while (Date.now() - began < limits.thumbnailMs) {
+      seen = await page.evaluate((pid) => {
+        const a = document.querySelector(`a[href="/watch/${pid}"]`);
+        const img = a?.querySelector('img');
+        return a && {
+          text: a.textContent,
+          src: img?.getAttribute('src') ?? null,
+          complete: img?.complete ?? false,
+          width: img?.naturalWidth ?? 0,
+          height: img?.naturalHeight ?? 0,
+        };
+      }, playbackId).catch(() => null);  // the page reloads itself every 10 s
+      if (seen?.complete && seen.width > 0) break;
+      await sleep(100);
+    }
+    const problems = [];
+    const notes = [`index entry: ${JSON.stringify(seen)}, after ${((Date.now() - began) / 1000).toFixed(1)} s`];
+    if (!seen) {
+      problems.push(`the index page has no link to /watch/${playbackId}`);
+    } else {
+      if (!/\blive\b/.test(seen.text)) problems.push(`the channel is listed as "${seen.text}", not live`);
+      if (!seen.src?.startsWith(`/hls/${playbackId}/thumbnail.jpg`)) {
+        problems.push(`the thumbnail <img> loads ${seen.src}, not /hls/${playbackId}/thumbnail.jpg`);
+      }
+      if (seen.width !== 320 || seen.height !== 180) {
+        problems.push(`the thumbnail is ${seen.width}x${seen.height} (complete: ${seen.complete})`
+                      + ` ${limits.thumbnailMs / 1000} s after loading the page, wanted 320x180`);
+      }
+    }
+    // What the browser decoded is a picture; that it is a JPEG the bytes say.
+    const res = await fetch(`${base}/hls/${playbackId}/thumbnail.jpg`);
+    const body = Buffer.from(await res.arrayBuffer());
+    const type = res.headers.get('content-type');
+    notes.push(`thumbnail.jpg over HTTP: ${res.status}, ${type}, ${body.length} bytes`);
+    if (res.status !== 200 || type !== 'image/jpeg' || body.subarray(0, 3).toString('hex') !== 'ffd8ff'
+        || body.subarray(-2).toString('hex') !== 'ffd9') {
+      problems.push(`thumbnail.jpg is not a JPEG served as image/jpeg: ${res.status}, ${type},`
+                    + ` starts ${body.subarray(0, 4).toString('hex')}, ends ${body.subarray(-2).toString('hex')}`);
+    }
+    return { problems, notes };
+  } finally {
+    await page.close().catch(() => {});
+  }
+}
+
+// --- case 3: the playlist URL from another origin --------------------
+
+async function checkCors(context, origin, channel) {
+  const page = await context.newPage();
+  try {
+    const problems = [];
+    const notes = [];
+    const from = new URL(origin.origin).origin;
+    const to = new URL(channel.playlist_url).origin;
+    notes.push(`page from ${from}, playlist from ${to}`);
+    if (from === to) problems.push('the page and the playlist have the same origin: CORS is not tested');
+    await page.goto(`${origin.origin}/?src=${encodeURIComponent(channel.playlist_url)}`);
+    const start = await waitForPlayback(page, true);
+    const rep = await page.evaluate(() => window.report);
+    const errors = rep.errors.map((e) => `${e.fatal ? 'fatal ' : ''}${e.type}/${e.details} (${e.reason})`);
+    if (errors.length) notes.push(`hls.js errors: ${errors.join('; ')}`);
+    if (start.ms === null) {
+      problems.push(`playback did not start: ${start.why}`);
+      return { problems, notes };
+    }
+    notes.push(`playback started ${(start.ms / 1000).toFixed(1)} s after the page loaded`);
+    const sampled = await page.evaluate(sampleVideo, [limits.corsWindowMs, limits.periodMs]);
+    problems.push(...judgePlayback(sampled, limits.corsWindowMs, limits.corsAdvancingMs));
+    notes.push(playbackNote(sampled));
+    const after = await page.evaluate(() => window.report.errors.filter((e) => e.fatal).length);
+    if (after) problems.push('hls.js raised a fatal error during playback');
+    return { problems, notes };
+  } finally {
+    await page.close().catch(() => {});
+  }
+}
+
+// --- case 4: DeleteChannel ends the watch page's playback ------------
+
+async function checkEnd(page, base, channel) {
+  const problems = [];
+  const notes = [];
+  // The hls.js instance playing now says when its playlist stops being live
+  // and when it has buffered the last fragment.
+  await page.evaluate(() => {
+    window.probe.hooked = hls ? 'yes' : 'no hls';
+    hls?.on(Hls.Events.LEVEL_UPDATED, (_, d) => { if (!d.details.live) window.probe.endlist = true; });
+    hls?.on(Hls.Events.BUFFER_EOS, () => { window.probe.eos = true; });
+  });
+  const before = await page.evaluate(() => ({
+    ct: document.getElementById('video').currentTime, now: performance.now(),
+  }));
+  const res = await rpc(base, 'DeleteChannel', { channel_id: channel.channel_id });
+  const answer = await res.text();
+  if (res.status !== 200) {
+    problems.push(`DeleteChannel answered ${res.status} ${answer.trim()}`);
+    return { problems, notes };
+  }
+  const deletedAt = Date.now();
+  let probe = null;
+  while (Date.now() - deletedAt < limits.endedMs) {
+    probe = await page.evaluate(() => {
+      const video = document.getElementById('video');
+      return { ...window.probe, ct: video.currentTime, ended: video.ended, duration: video.duration,
+               status: document.getElementById('status').textContent };
+    });
+    if (probe.endedAt !== null) break;
+    await sleep(200);
+  }
+  const endedAfter = probe.endedAt === null ? null : (probe.endedAt - before.now) / 1000;
+  notes.push(`after DeleteChannel: ${JSON.stringify({ ...probe, endedAt: undefined })};`
+             + ` currentTime went from ${before.ct.toFixed(2)} s`
+             + (endedAfter === null ? '' : `; 'ended' ${endedAfter.toFixed(1)} s after the delete`));
+  if (probe.endedAt === null) {
+    problems.push(`the watch page's <video> did not fire 'ended' within ${limits.endedMs / 1000} s of DeleteChannel`
+                  + ` (hls.js saw EXT-X-ENDLIST: ${probe.endlist}, buffered the end: ${probe.eos})`);
+  }
+  // The files stay: a late viewer gets the ended playlists.
+  const text = await (await fetch(channel.playlist_url.replace(/index\.m3u8$/, '0/index.m3u8'))).text();
+  if (!/^#EXT-X-ENDLIST$/m.test(text)) problems.push('hls/<playback_id>/0/index.m3u8 has no EXT-X-ENDLIST after the delete');
+  return { problems, notes };
+}
+
+// --- shared by the cases ---------------------------------------------
+
+// ms from page load until currentTime moves, or null with why. Moving means
+// growing between two reads: hls.js may first seek to where the buffered
+// media starts, which is not playing yet. withReport: the page is
+// player.html, whose window.report says when hls.js gave up (the watch page
+// never gives up, it starts again).
+async function waitForPlayback(page, withReport) {
+  const loaded = Date.now();
+  let before = null;
+  while (Date.now() - loaded < limits.playbackStartMs) {
+    const s = await page.evaluate((w) => ({
+      ct: document.getElementById('video').currentTime,
+      over: w && (!window.report.hlsSupported || window.report.errors.some((e) => e.fatal)),
+    }), withReport);
+    if (before !== null && s.ct > before) return { ms: Date.now() - loaded };
+    if (s.over) return { ms: null, why: 'hls.js gave up' };
+    before = s.ct;
+    await sleep(50);
+  }
+  return { ms: null, why: `currentTime did not move within ${limits.playbackStartMs / 1000} s of loading the page` };
+}
+
+// Runs inside the page: reads the <video> element every periodMs for
+// durationMs of wall time, so that no round trip to the test blurs the clock.
+function sampleVideo([durationMs, periodMs]) {
+  const video = document.getElementById('video');
+  return new Promise((resolve) => {
+    const samples = [];
+    const t0 = performance.now();
+    const take = () => {
+      const t = performance.now() - t0;
+      samples.push({ t, ct: video.currentTime, paused: video.paused, readyState: video.readyState,
+                     width: video.videoWidth, height: video.videoHeight });
+      if (t >= durationMs) {
+        clearInterval(timer);
+        resolve(samples);
+      }
+    };
+    const timer = setInterval(take, periodMs);
+    take();
+  });
+}
+
+// The wall time during which currentTime grew, and the longest stretch it did not.
+function stillness(s) {
+  let advancing = 0;
+  let run = 0;
+  let longest = { ms: 0, at: s[0].ct };
+  for (let i = 1; i < s.length; i++) {
+    const dt = s[i].t - s[i - 1].t;
+    if (s[i].ct > s[i - 1].ct) {
+      advancing += dt;
+      run = 0;
+    } else {
+      run += dt;
+      if (run > longest.ms) longest = { ms: run, at: s[i].ct };
+    }
+  }
+  return { advancing, longest };
+}
+
+function judgePlayback(s, windowMs, advancingMs) {
+  const problems = [];
+  const { advancing, longest } = stillness(s);
+  if (advancing < advancingMs) {
+    problems.push(`currentTime advanced during only ${(advancing / 1000).toFixed(2)} s of`
+                  + ` ${(windowMs / 1000).toFixed(0)} s (at least ${advancingMs / 1000} s wanted)`);
+  }
+  if (longest.ms >= limits.longestStillMs) {
+    problems.push(`playback stood still for ${Math.round(longest.ms)} ms at currentTime ${longest.at.toFixed(2)}`
+                  + ` (less than ${limits.longestStillMs} ms allowed)`);
+  }
+  return problems;
+}
+
+function playbackNote(s) {
+  const { advancing, longest } = stillness(s);
+  const first = s[0];
+  const last = s[s.length - 1];
+  return `currentTime advanced during ${(advancing / 1000).toFixed(2)} s of ${(last.t / 1000).toFixed(2)} s`
+         + ` of wall time (media time ${(last.ct - first.ct).toFixed(2)} s, ${s.length} samples,`
+         + ` longest stand-still ${Math.round(longest.ms)} ms)`;
+}
+
+// --- nagare serve and its API ----------------------------------------
+
+async function startServe(dataDir) {
+  const proc = startProcess('nagare serve', nagareBin,
+    ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir]);
+  const began = Date.now();
+  while (Date.now() - began < limits.serveStartMs) {
+    const m = proc.log.map((l) => /listening on (http:\/\/\S+)/.exec(l)).find(Boolean);
+    if (m) return { url: m[1].replace(/\/$/, ''), proc };
+    if (proc.exited) break;
+    await sleep(50);
+  }
+  throw new Error(`nagare serve did not print its URL: ${proc.log.slice(-5).join(' | ') || '(nothing)'}`);
+}
+
+function rpc(base, target, body) {
+  return fetch(`${base}/`, {
+    method: 'POST',
+    headers: { 'X-Sora-Target': `ImageFlux_20180905.${target}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+async function createChannel(base) {
+  const res = await rpc(base, 'CreateChannel', channelConfig);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`CreateChannel answered ${res.status} ${text.trim()}`);
+  return JSON.parse(text);
+}
+
+async function waitForMultivariant(url, publisher) {
+  const began = Date.now();
+  while (Date.now() - began < limits.multivariantMs) {
+    if (publisher.exited) throw new Error(`publish-test exited (${describe(publisher.exited)})`);
+    const res = await fetch(url).catch(() => null);
+    if (res?.status === 200 && (await res.text()).includes('#EXT-X-STREAM-INF')) return;
+    await sleep(200);
+  }
+  throw new Error(`no multivariant playlist at ${url} within ${limits.multivariantMs / 1000} s of publishing`);
+}
+
+const playbackIdOf = (channel) => new URL(channel.playlist_url).pathname.split('/')[2];
+
+// A child process whose output lines are kept (the last 200).
+function startProcess(name, file, args) {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const log = [];
+  const keepLines = (chunk) => {
+    log.push(...chunk.toString().split('\n').filter((l) => l.trim()));
+    log.splice(0, Math.max(0, log.length - 200));
+  };
+  child.stdout.on('data', keepLines);
+  child.stderr.on('data', keepLines);
+  let done = null;
+  const exited = new Promise((ok) => {
+    child.once('error', (e) => { keepLines(`${name}: ${e}`); ok(done = { code: null, error: e }); });
+    child.once('exit', (code, signal) => { children.delete(child); ok(done = { code, signal }); });
+  });
+  return {
+    log,
+    get exited() { return done; },
+    async stop(signal, timeoutMs) {
+      if (!done) child.kill(signal);
+      let timer;
+      const late = new Promise((ok) => { timer = setTimeout(() => ok(null), timeoutMs); });
+      const r = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (r) return r;
+      child.kill('SIGKILL');
+      await exited;
+      return { code: null, signal: 'SIGKILL', hung: true };
+    },
+  };
+}
+
+function describe({ code, signal, error, hung }) {
+  if (error) return String(error.message);
+  if (hung) return 'did not stop in time, killed';
+  return signal ? `signal ${signal}` : `exit status ${code}`;
+}
+
+function tap(n, name, { problems, notes }) {
+  console.log(`${problems.length ? 'not ok' : 'ok'} ${n} - ${name}`);
+  for (const l of [...problems, ...notes]) console.log(`# ${l}`);
+}
+
+const firstLine = (e) => String(e?.message ?? e).split('\n')[0];
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+main().catch((e) => {
+  console.log('not ok 1 - the serve player test itself failed');
+  console.log(`# ${String(e?.stack ?? e).split('\n').join('\n# ')}`);
+  process.exitCode = 1;
+});
