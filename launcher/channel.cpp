@@ -129,6 +129,9 @@ void Channel::start() {
 }
 
 bool Channel::build(std::string* error) {
+  // A build that fails counts as a pipeline that ran for no time, so the
+  // back-off keeps growing through a run of failed builds.
+  started_at_ = now_us();
   ++broadcast_;
   const auto& config = options_.config;
   auto description = expand(options_.pipeline, config, {options_.output_dir, broadcast_}, error);
@@ -141,10 +144,15 @@ bool Channel::build(std::string* error) {
       *error = dir + ": " + std::strerror(e);
       return false;
     }
-    // Segments of broadcasts before the previous one are in no playlist.
+    // The playlist on disk lists the newest earlier broadcast that wrote
+    // segments (failed builds write none); older ones are in no playlist.
+    unsigned listed = 0;
+    for_each_entry(dir, [&](const char* name) {
+      if (const unsigned b = broadcast_of(name); b < broadcast_) listed = std::max(listed, b);
+    });
     for_each_entry(dir, [&](const char* name) {
       const unsigned b = broadcast_of(name);
-      if (b != 0 && b + 1 < broadcast_) ::unlink((dir + "/" + name).c_str());
+      if (b != 0 && b < listed) ::unlink((dir + "/" + name).c_str());
     });
   }
 
@@ -240,8 +248,7 @@ bool Channel::build(std::string* error) {
   segments_before_.resize(config.hls.size());
   for (std::size_t n = 0; n < config.hls.size(); ++n) segments_before_[n] = rendition_figures_[n].segments;
   last_frames_.assign(config.hls.size(), 0);
-  started_at_ = now_us();
-  last_tick_ = started_at_;
+  last_tick_ = now_us();
   if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     *error = "the pipeline would not start (the log above says why)";
     teardown();
