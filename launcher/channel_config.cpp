@@ -218,6 +218,9 @@ ParsedConfig parse_channel_config(std::string_view json) {
     doc = Json::parse(json.begin(), json.end());
   } catch (const Json::parse_error& e) {
     return {std::nullopt, {"", "not valid JSON (at byte " + std::to_string(e.byte) + ")"}};
+  } catch (const Json::exception&) {
+    // Valid syntax the parser still cannot hold, such as 1e400.
+    return {std::nullopt, {"", "not valid JSON (a number out of range)"}};
   }
   try {
     return {parse(doc), {}};

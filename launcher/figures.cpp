@@ -1,5 +1,6 @@
 #include "figures.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <functional>
 
@@ -7,9 +8,15 @@ namespace nagare::launcher {
 
 namespace {
 
+// Counters print as exact integers (a double holds them exactly below
+// 2^53); gauges with nine significant digits.
 std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
+  char buf[48];
+  if (v == std::floor(v) && std::fabs(v) < 9.007199254740992e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+  }
   return buf;
 }
 

@@ -36,6 +36,11 @@ int write_file_atomically(const std::string& path, std::string_view bytes) {
 }
 
 std::optional<std::string> read_file(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    errno = EISDIR;
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   std::ostringstream out;

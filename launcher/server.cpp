@@ -190,7 +190,7 @@ struct Server::Impl {
     }
     ChannelConfig config = std::move(*parsed.config);
     // The server hands out the ports and binds where it was told to.
-    const Json doc = Json::parse(body);
+    const Json doc = Json::parse(body);  // parse_channel_config accepted it
     if (doc.contains("input")) {
       const Json& rtp = doc["input"]["rtp"];
       for (const char* key : {"video_port", "audio_port", "bind"}) {

@@ -371,6 +371,7 @@ def bad_requests(tap: Tap, a: sl.Server, next_port: int) -> None:
     cases = [
         # name, body (bytes or JSON), what the error must contain
         ("not JSON", b'{"hls": [', "JSON"),
+        ("a number no double holds (1e400)", b'{"hls": [], "segment_duration": 1e400}', "JSON"),
         ("an empty body", b"", "JSON"),
         ("JSON, not an object (array)", b"[1, 2]", "object"),
         ("JSON, not an object (string)", b'"hls"', "object"),
@@ -516,7 +517,8 @@ def deletes(tap: Tap, a: sl.Server, made: list[dict]) -> None:
     tap.result("DELETE /api/channels/<id>: 200, then GET 404, not listed, deleting again 404", not bad, bad)
 
     bad = []
-    for name, body in (("not JSON", b"{"), ("no channel_id", {}), ("channel_id a number", {"channel_id": 5}),
+    for name, body in (("not JSON", b"{"), ("a number no double holds", b'{"channel_id": 1e400}'),
+                       ("no channel_id", {}), ("channel_id a number", {"channel_id": 5}),
                        ("an array", [first["channel_id"]])):
         r = rpc(a, sl.DELETE, body)
         if r.status != 400 or not error_of(r):
