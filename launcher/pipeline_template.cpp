@@ -160,6 +160,12 @@ std::optional<std::string> expand(const PipelineTemplate& tmpl, const ChannelCon
     // One key frame per segment at least; the segmenter asks for the ones
     // at its planned cuts on top.
     const auto gop = std::max<long>(1, std::lround(v.fps * config.segment_duration));
+    // One encoder thread up to 720p30: renditions and channels already run
+    // in parallel, and a codec's own threads add a hand-off per frame. A
+    // bigger picture gets x264's own threads (0: one per core), as one
+    // thread of superfast manages about 30 fps of 1080p on a slow core.
+    constexpr std::int64_t kOneThreadPixelRate = 1280LL * 720 * 30;
+    const bool one_thread = std::int64_t{v.width} * v.height * v.fps <= kOneThreadPixelRate;
     const Placeholders rendition = {
         {"n", std::to_string(n)},
         {"width", std::to_string(v.width)},
@@ -168,6 +174,7 @@ std::optional<std::string> expand(const PipelineTemplate& tmpl, const ChannelCon
         {"video_bps", std::to_string(v.bps)},
         {"video_kbps", kbps(v.bps)},
         {"gop", std::to_string(gop)},
+        {"encoder_threads", one_thread ? "1" : "0"},
     };
     if (!append(out, tmpl, "rendition", rendition, error)) return std::nullopt;
   }

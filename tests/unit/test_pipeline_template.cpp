@@ -355,6 +355,24 @@ TEST_CASE("pipeline template: a key frame at least every segment", "[pipeline_te
   }
 }
 
+TEST_CASE("pipeline template: one encoder thread up to 720p30, the encoder's choice above", "[pipeline_template]") {
+  const PipelineTemplate cpu = real("cpu.pipeline");
+  struct Case {
+    int width;
+    int height;
+    int fps;
+    const char* threads;
+  };
+  for (const Case k : {Case{640, 480, 30, "1"}, Case{1280, 720, 30, "1"}, Case{320, 180, 60, "1"},
+                       Case{1280, 720, 60, "0"}, Case{1920, 1080, 30, "0"}, Case{1282, 720, 30, "0"}}) {
+    INFO(k.width << "x" << k.height << "@" << k.fps);
+    const std::string text = expanded(cpu, channel({transcoded(k.width, k.height, k.fps, 800'000)}));
+    CHECK(count(text, std::string("x264enc name=venc0 threads=") + k.threads + " ") == 1);
+  }
+  // The decoder is one thread whatever the renditions.
+  CHECK(count(expanded(cpu, channel({transcoded(1920, 1080, 60, 8'000'000)})), "avdec_h264 max-threads=1 ") == 1);
+}
+
 TEST_CASE("pipeline template: kb/s are rounded to the nearest", "[pipeline_template]") {
   const PipelineTemplate cpu = real("cpu.pipeline");
   struct Case {
