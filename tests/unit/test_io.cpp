@@ -3,6 +3,8 @@
 // through PATH.tmp and renamed, so readers see the old file or the new one.
 #include <catch2/catch.hpp>
 
+#include "temp_dir.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,35 +27,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/nagare-io-test-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
-  // Every name in the folder, recursively, relative to it.
-  std::set<std::string> names() const {
-    std::set<std::string> out;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(path_)) {
-      out.insert(std::filesystem::relative(entry.path(), path_).string());
-    }
-    return out;
-  }
-
- private:
-  std::string path_;
-};
+using nagare::test::TempDir;
 
 std::string read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -5,6 +5,8 @@
 // system in a fresh folder under $TMPDIR or /tmp).
 #include <catch2/catch.hpp>
 
+#include "temp_dir.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,27 +40,7 @@ constexpr std::int64_t kSecond = 1'000'000;  // lifecycle times are microseconds
 
 using Action = Lifecycle::Action;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/nagare-launcher-test-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using nagare::test::TempDir;
 
 bool is_dir(const std::string& path) {
   struct stat st {};
