@@ -4,7 +4,7 @@
 //   nagare run CHANNEL.json --output DIR [--pipeline FILE] [--print-pipeline]
 //   nagare serve --listen HOST:PORT --data-dir DIR [--token T] [--public-url URL]
 //                [--rtp-ports LOW-HIGH] [--rtp-bind ADDR] [--pipeline FILE]
-//   nagare publish-test VIDEO_PORT AUDIO_PORT [--host ADDR] [--seconds N]
+//   nagare publish-test (CHANNEL_API_URL [--token T] | VIDEO_PORT AUDIO_PORT) [--host ADDR] [--seconds N]
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <unistd.h>
@@ -34,7 +34,8 @@ constexpr const char* kUsage =
     "  nagare run CHANNEL.json --output DIR [--pipeline FILE] [--print-pipeline]\n"
     "  nagare serve [--listen HOST:PORT] --data-dir DIR [--token TOKEN] [--public-url URL]\n"
     "               [--rtp-ports LOW-HIGH] [--rtp-bind ADDR] [--pipeline FILE]\n"
-    "  nagare publish-test VIDEO_PORT AUDIO_PORT [--host ADDR] [--seconds N]\n";
+    "  nagare publish-test (http://HOST:PORT/api/channels/CHANNEL_ID [--token T] | VIDEO_PORT AUDIO_PORT)\n"
+    "                      [--host ADDR] [--seconds N]\n";
 
 // --name VALUE and --flag options after the subcommand; the rest positional.
 struct Args {
@@ -117,11 +118,13 @@ int run(int argc, char** argv) {
     return 1;
   }
   ChannelConfig& config = *parsed.config;
-  for (const char* port : {"video_port", "audio_port"}) {
-    if ((std::strcmp(port, "video_port") == 0 ? config.input.video_port : config.input.audio_port) == 0) {
-      std::fprintf(stderr, "nagare: %s: input.rtp.%s: is required by nagare run\n", file.c_str(), port);
-      return 1;
-    }
+  // serve hands out ports; a channel run on its own must say where RTP comes.
+  const char* missing = config.input.video_port == 0   ? "video_port"
+                        : config.input.audio_port == 0 ? "audio_port"
+                                                       : nullptr;
+  if (missing) {
+    std::fprintf(stderr, "nagare: %s: input.rtp.%s: is required by nagare run\n", file.c_str(), missing);
+    return 1;
   }
   if (!args.has("output")) {
     std::fprintf(stderr, "nagare run: --output DIR is required\n%s", kUsage);
@@ -220,16 +223,23 @@ int serve(int argc, char** argv) {
 
 int publish_test(int argc, char** argv) {
   Args args;
-  if (!parse_args(argc, argv, {}, {"host", "seconds"}, args)) return 2;
-  if (args.positional.size() != 2) {
-    std::fprintf(stderr, "nagare publish-test: give VIDEO_PORT and AUDIO_PORT\n%s", kUsage);
-    return 2;
-  }
+  if (!parse_args(argc, argv, {}, {"host", "seconds", "token"}, args)) return 2;
   TestPublisher::Options o;
   o.host = args.get("host", "127.0.0.1");
-  o.video_port = std::atoi(args.positional[0].c_str());
-  o.audio_port = std::atoi(args.positional[1].c_str());
   o.seconds = std::atof(args.get("seconds", "0").c_str());
+  if (args.positional.size() == 1) {
+    // A channel's API URL: its ports (and host) come from nagare serve.
+    if (auto problem = TestPublisher::ports_from_channel_url(args.positional[0], args.get("token"), args.has("host"), o)) {
+      std::fprintf(stderr, "nagare publish-test: %s\n", problem->c_str());
+      return 1;
+    }
+  } else if (args.positional.size() == 2) {
+    o.video_port = std::atoi(args.positional[0].c_str());
+    o.audio_port = std::atoi(args.positional[1].c_str());
+  } else {
+    std::fprintf(stderr, "nagare publish-test: give a channel's API URL, or VIDEO_PORT and AUDIO_PORT\n%s", kUsage);
+    return 2;
+  }
   if (o.video_port <= 0 || o.video_port > 65535 || o.audio_port <= 0 || o.audio_port > 65535) {
     std::fprintf(stderr, "nagare publish-test: ports must be 1-65535\n");
     return 2;

@@ -2,8 +2,10 @@
 
 #include <glib-unix.h>
 #include <gst/gst.h>
+#include <libsoup/soup.h>
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "common/gst_ptr.hpp"
 #include "log.hpp"
@@ -23,6 +25,44 @@ std::string TestPublisher::description(const Options& o) {
          "audiotestsrc is-live=true wave=ticks freq=880 ! audio/x-raw,rate=48000,channels=2 "
          "! opusenc bitrate=64000 frame-size=20 ! rtpopuspay pt=111 "
          "! udpsink host=" + o.host + " port=" + std::to_string(o.audio_port) + " sync=false";
+}
+
+std::optional<std::string> TestPublisher::ports_from_channel_url(const std::string& url, const std::string& token,
+                                                                 bool keep_host, Options& o) {
+  SoupMessage* msg = soup_message_new("GET", url.c_str());
+  if (!msg) return url + ": not an http(s) URL";
+  if (!token.empty()) {
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", ("Bearer " + token).c_str());
+  }
+  SoupSession* session = soup_session_new();
+  GError* error = nullptr;
+  GBytes* body = soup_session_send_and_read(session, msg, nullptr, &error);
+  std::optional<std::string> problem;
+  const guint status = soup_message_get_status(msg);
+  if (!body) {
+    problem = url + ": " + (error ? error->message : "no answer");
+  } else {
+    gsize size = 0;
+    const auto* data = static_cast<const char*>(g_bytes_get_data(body, &size));
+    const auto answer = nlohmann::json::parse(data, data + size, nullptr, false);
+    if (status != 200) {
+      problem = url + ": HTTP " + std::to_string(status) +
+                (answer.is_object() && answer.contains("error") ? ": " + answer["error"].dump() : "");
+    } else if (!answer.is_object() || !answer.contains("rtp") || !answer["rtp"].is_object() ||
+               !answer["rtp"].value("video_port", nlohmann::json()).is_number_integer() ||
+               !answer["rtp"].value("audio_port", nlohmann::json()).is_number_integer()) {
+      problem = url + ": the answer has no rtp.video_port and rtp.audio_port (is it /api/channels/<channel_id>?)";
+    } else {
+      o.video_port = answer["rtp"]["video_port"].get<int>();
+      o.audio_port = answer["rtp"]["audio_port"].get<int>();
+      if (!keep_host) o.host = g_uri_get_host(soup_message_get_uri(msg));
+    }
+    g_bytes_unref(body);
+  }
+  g_clear_error(&error);
+  g_object_unref(session);
+  g_object_unref(msg);
+  return problem;
 }
 
 int TestPublisher::run(const Options& o) {

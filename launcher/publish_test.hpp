@@ -4,6 +4,7 @@
 // a running clock, the sound beeps once a second.
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace nagare::launcher {
@@ -21,6 +22,11 @@ class TestPublisher {
     int video_kbps = 2500;
   };
   static std::string description(const Options& options);
+  // Fills the ports (and the host, unless `keep_host`) from a channel's
+  // API URL, http://HOST:PORT/api/channels/<channel_id>, as nagare serve
+  // answers it. Returns an error message, or nothing on success.
+  static std::optional<std::string> ports_from_channel_url(const std::string& url, const std::string& token,
+                                                           bool keep_host, Options& options);
   // Runs in the foreground; returns the process exit code.
   static int run(const Options& options);
 };

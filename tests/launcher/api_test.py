@@ -796,6 +796,28 @@ def pages(tap: Tap, a: sl.Server, chan: dict, fake_pid: str) -> None:
     tap.result("wrong methods: 405 with Allow", not bad, bad)
 
 
+def publish_test_url(tap: Tap, b: sl.Server, made: dict, token: str) -> None:
+    """`nagare publish-test URL`: the channel's API URL gives it the ports;
+    the channel then counts packets. A wrong token or id is an error exit
+    with the server's reason."""
+    url = f"{b.url}/api/channels/{made['channel_id']}"
+    bad = []
+    for args, want in (([url], "401"), ([f"{b.url}/api/channels/{'0' * 32}", "--token", token], "404"),
+                       (["not a url"], "URL")):
+        p = subprocess.run([sl.NAGARE, "publish-test", *args, "--seconds", "1"], capture_output=True, text=True,
+                           timeout=30)
+        if p.returncode == 0 or want not in p.stderr:
+            bad.append(f"{args}: exit {p.returncode}, {p.stderr.strip()[-200:]!r} (wanted {want})")
+    p = subprocess.run([sl.NAGARE, "publish-test", url, "--token", token, "--seconds", "3"], capture_output=True,
+                       text=True, timeout=30)
+    r = api(b, "GET", f"/api/channels/{made['channel_id']}", token=token)
+    packets = json_of(r).get("packets_in", 0) if r.status == 200 else 0
+    if p.returncode != 0 or packets < 100:
+        bad.append(f"with the token: exit {p.returncode}, {packets} packets counted; {p.stderr.strip()[-200:]!r}")
+    tap.result("publish-test URL: ports from the channel's API URL; a wrong token or id is refused with the reason",
+               not bad, bad)
+
+
 def auth(tap: Tap, base: int) -> sl.Server:
     token = os.urandom(12).hex()
     b = sl.Server(args=["--token", token, "--rtp-ports", f"{base}-{base + 3}"]).start()
@@ -848,6 +870,8 @@ def auth(tap: Tap, base: int) -> sl.Server:
         if not (200 <= r.status < 300):
             bad.append(f"OPTIONS /api/channels (a preflight carries no token): {show(r)}")
         tap.result("--token: HLS files, pages, /healthz, /metrics and preflights stay public", not bad, bad)
+
+        publish_test_url(tap, b, made, token)
 
         r = api(b, "DELETE", f"/api/channels/{made['channel_id']}")
         r2 = api(b, "DELETE", f"/api/channels/{made['channel_id']}", token=token)
