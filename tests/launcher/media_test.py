@@ -623,6 +623,39 @@ def serve_ffmpeg(tap: Tap, server: Server, work: str) -> None:
 
 # --- case 3: nagare run ----------------------------------------------------
 
+def gst_launch_printed(tap: Tap, channel_file: str, out: str, video_port: int, audio_port: int) -> None:
+    """The printed description runs in gst-launch-1.0 -e as the README says,
+    and Ctrl-C ends it: EOS reaches every sink (an appsink that waited for
+    its samples to be pulled once kept gst-launch waiting forever)."""
+    p = subprocess.run([NAGARE, "run", channel_file, "--output", out, "--print-pipeline", *PIPELINE_ARGS],
+                       capture_output=True, text=True, timeout=20)
+    for n in range(len(RENDITIONS)):
+        os.makedirs(os.path.join(out, str(n)), exist_ok=True)
+    log_path = out + ".log"
+    proc = subprocess.Popen(["gst-launch-1.0", "-e", *p.stdout.split()], stdout=subprocess.DEVNULL,
+                            stderr=open(log_path, "w"))
+    pub = gst_publisher(video_port, audio_port)
+    rc = None
+    try:
+        live = wait_segments(out, len(RENDITIONS), 2, lambda: read_text(log_path) or "", timeout=40)
+        proc.send_signal(signal.SIGINT)
+        try:
+            rc = proc.wait(15)
+        except subprocess.TimeoutExpired:
+            rc = None
+    finally:
+        stop(pub)
+        if proc.poll() is None:
+            stop(proc, signal.SIGKILL)
+    ended = [n for n in range(len(RENDITIONS))
+             if (pl := media_playlist(os.path.join(out, str(n), "index.m3u8"))) is not None and pl.endlist]
+    tap.result("gst-launch-1.0 -e $(nagare run --print-pipeline): writes segments, and SIGINT ends it "
+               "within 15 s with EXT-X-ENDLIST in every playlist",
+               live and rc == 0 and len(ended) == len(RENDITIONS),
+               [f"segments: {live}, exit {rc}, ended renditions {ended}"]
+               + (read_text(log_path) or "").splitlines()[-5:])
+
+
 def run_channel(tap: Tap, work: str, serve_result: tuple[str, str] | None) -> None:
     video_port, audio_port = free_udp_ports(2)
     doc = dict(CHANNEL, input={"rtp": {"video_port": video_port, "audio_port": audio_port}})
@@ -640,6 +673,8 @@ def run_channel(tap: Tap, work: str, serve_result: tuple[str, str] | None) -> No
                and f"port={video_port}" in p.stdout and f"port={audio_port}" in p.stdout
                and os.path.join(out, "1") in p.stdout and not os.path.exists(out),
                [f"exit {p.returncode}", p.stderr.strip()[:300]] + p.stdout.splitlines()[:4])
+
+    gst_launch_printed(tap, channel_file, os.path.join(work, "gst-launch-out"), video_port, audio_port)
 
     log_path = os.path.join(work, "run.log")
     proc = subprocess.Popen([NAGARE, "run", channel_file, "--output", out, *PIPELINE_ARGS],
