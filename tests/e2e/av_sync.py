@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -43,7 +42,7 @@ from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from e2elib import Tap, Workdir, element_missing, tool_missing  # noqa: E402
+from e2elib import Tap, Workdir, element_missing, free_udp_ports, tool_missing  # noqa: E402
 
 STOCK_ELEMENTS = ("x264enc", "rtph264pay", "rtph264depay", "avdec_h264", "opusenc", "opusdec",
                   "rtpopuspay", "rtpopusdepay", "rtpjitterbuffer", "netsim", "udpsrc", "multiudpsink")
@@ -129,20 +128,6 @@ class Children:
 
     def close(self) -> None:
         self.stop(self.all, signal.SIGKILL, 5.0)
-
-
-def free_udp_ports(count: int) -> list[int]:
-    """Ports the kernel hands out now; all held at once so they differ."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def relay_cmd(args: argparse.Namespace, port: int, clients: list[int]) -> list[str]:

@@ -15,6 +15,7 @@ import os
 import resource
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -288,6 +289,20 @@ def _memory_folder() -> str | None:
     if st.f_bavail * st.f_frsize < 2 << 30 or not os.access("/dev/shm", os.W_OK):
         return None
     return "/dev/shm"
+
+
+def free_udp_ports(count: int) -> list[int]:
+    """Ports the kernel hands out now; all held at once so they differ."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def tool_missing(*names: str) -> str | None:

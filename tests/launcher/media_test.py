@@ -29,7 +29,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import serve_lib  # noqa: E402
 from serve_lib import NAGARE, Server, Tap, m3u8, request, wait_for  # noqa: E402
-from e2elib import tool_missing  # noqa: E402
+from e2elib import free_udp_ports, tool_missing  # noqa: E402
 
 PIPELINE = os.environ.get("NAGARE_MEDIA_PIPELINE", "")
 PIPELINE_ARGS = ["--pipeline", PIPELINE] if PIPELINE else []
@@ -115,20 +114,6 @@ def stop(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: floa
 
 
 # --- ports ----------------------------------------------------------------
-
-def free_udp_ports(count: int) -> list[int]:
-    """Ports the kernel hands out now; held together so they differ."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
 
 def rtp_port_range() -> str:
     """A range of our own for `serve --rtp-ports`, away from the default
