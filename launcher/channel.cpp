@@ -180,6 +180,21 @@ bool Channel::build(std::string* error) {
                               std::strcmp(name, "video_src") == 0 ? &probes->video_bytes : nullptr};
     gst_pad_add_probe(pad.get(), static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                       count_packets, p, [](gpointer d) { delete static_cast<PacketProbe*>(d); });
+    if (std::strcmp(name, "video_src") != 0) continue;
+    gst_pad_add_probe(
+        pad.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+        [](GstPad*, GstPadProbeInfo* info, gpointer data) -> GstPadProbeReturn {
+          GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+          const GstStructure* s = gst_event_get_structure(event);
+          if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_UPSTREAM && s && gst_structure_has_name(s, "GstForceKeyUnit")) {
+            auto& relay = **static_cast<std::shared_ptr<KeyFrameRelay>*>(data);
+            std::lock_guard lock(relay.mutex);
+            if (relay.listener) relay.listener();
+          }
+          return GST_PAD_PROBE_OK;
+        },
+        new std::shared_ptr<KeyFrameRelay>(key_frames_),
+        [](gpointer d) { delete static_cast<std::shared_ptr<KeyFrameRelay>*>(d); });
   }
 
   for (std::size_t n = 0; n < config.hls.size(); ++n) {
@@ -494,6 +509,11 @@ void Channel::write_multivariant_if_ready() {
     return;
   }
   multivariant_written_ = true;
+}
+
+void Channel::set_key_frame_listener(std::function<void()> listener) {
+  std::lock_guard lock(key_frames_->mutex);
+  key_frames_->listener = std::move(listener);
 }
 
 ChannelFigures Channel::figures() const {

@@ -50,6 +50,12 @@ class Channel {
   // written (or after a few seconds if the pipeline does not finish).
   void stop(std::function<void()> done);
 
+  // Called on a streaming thread whenever the pipeline asks upstream of
+  // video_src for a key frame (the depayloader after a loss, the segmenter
+  // in passthrough); a WebRTC publisher's session turns it into a PLI.
+  // RTP input has nobody to ask. Empty to stop.
+  void set_key_frame_listener(std::function<void()> listener);
+
   ChannelFigures figures() const;
   const std::string& output_dir() const { return options_.output_dir; }
   const ChannelConfig& config() const { return options_.config; }
@@ -69,7 +75,13 @@ class Channel {
   void read_element_stats();
   static gboolean on_bus(GstBus* bus, GstMessage* message, gpointer self);
 
+  struct KeyFrameRelay {
+    std::mutex mutex;
+    std::function<void()> listener;
+  };
+
   Options options_;
+  std::shared_ptr<KeyFrameRelay> key_frames_ = std::make_shared<KeyFrameRelay>();
   Lifecycle lifecycle_;
   Backoff backoff_;
   std::string description_;

@@ -4,7 +4,9 @@
 //   nagare run CHANNEL.json --output DIR [--pipeline FILE] [--print-pipeline]
 //   nagare serve --listen HOST:PORT --data-dir DIR [--token T] [--public-url URL]
 //                [--rtp-ports LOW-HIGH] [--rtp-bind ADDR] [--pipeline FILE]
-//   nagare publish-test (CHANNEL_API_URL [--token T] | VIDEO_PORT AUDIO_PORT) [--host ADDR] [--seconds N]
+//                [--stun-server stun:HOST:PORT] [--webrtc-ports LOW-HIGH] [--key-frame-interval S]
+//   nagare publish-test (CHANNEL_API_URL [--token T] | VIDEO_PORT AUDIO_PORT | --whip URL --token CHANNEL_ID)
+//                       [--host ADDR] [--seconds N]
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <unistd.h>
@@ -34,8 +36,9 @@ constexpr const char* kUsage =
     "  nagare run CHANNEL.json --output DIR [--pipeline FILE] [--print-pipeline]\n"
     "  nagare serve [--listen HOST:PORT] --data-dir DIR [--token TOKEN] [--public-url URL]\n"
     "               [--rtp-ports LOW-HIGH] [--rtp-bind ADDR] [--pipeline FILE]\n"
-    "  nagare publish-test (http://HOST:PORT/api/channels/CHANNEL_ID [--token T] | VIDEO_PORT AUDIO_PORT)\n"
-    "                      [--host ADDR] [--seconds N]\n";
+    "               [--stun-server stun:HOST:PORT] [--webrtc-ports LOW-HIGH] [--key-frame-interval S]\n"
+    "  nagare publish-test (http://HOST:PORT/api/channels/CHANNEL_ID [--token T] | VIDEO_PORT AUDIO_PORT\n"
+    "                       | --whip WHIP_URL --token CHANNEL_ID) [--host ADDR] [--seconds N]\n";
 
 // --name VALUE and --flag options after the subcommand; the rest positional.
 struct Args {
@@ -167,7 +170,8 @@ int run(int argc, char** argv) {
 
 int serve(int argc, char** argv) {
   Args args;
-  if (!parse_args(argc, argv, {}, {"listen", "data-dir", "token", "public-url", "rtp-ports", "rtp-bind", "pipeline"},
+  if (!parse_args(argc, argv, {}, {"listen", "data-dir", "token", "public-url", "rtp-ports", "rtp-bind", "pipeline", "stun-server",
+                   "webrtc-ports", "key-frame-interval"},
                   args)) {
     return 2;
   }
@@ -195,6 +199,34 @@ int serve(int argc, char** argv) {
   }
   options.rtp_low = static_cast<std::uint16_t>(lo);
   options.rtp_high = static_cast<std::uint16_t>(hi);
+  if (args.has("stun-server")) {
+    std::string stun = args.get("stun-server");
+    if (stun.rfind("stun:", 0) == 0 && stun.rfind("stun://", 0) != 0) stun = "stun://" + stun.substr(5);
+    if (stun.rfind("stun://", 0) != 0 || stun.size() <= 7) {
+      std::fprintf(stderr, "nagare serve: --stun-server must be stun:HOST:PORT\n");
+      return 2;
+    }
+    options.webrtc.stun_servers.push_back(stun);
+  }
+  if (args.has("webrtc-ports")) {
+    if (std::sscanf(args.get("webrtc-ports").c_str(), "%u-%u%c", &lo, &hi, &tail) != 2 || lo == 0 || hi > 65535 ||
+        lo > hi) {
+      std::fprintf(stderr, "nagare serve: --webrtc-ports must be LOW-HIGH with 0 < LOW <= HIGH <= 65535\n");
+      return 2;
+    }
+    options.webrtc.min_port = static_cast<std::uint16_t>(lo);
+    options.webrtc.max_port = static_cast<std::uint16_t>(hi);
+  }
+  if (args.has("key-frame-interval")) {
+    char* end = nullptr;
+    const std::string v = args.get("key-frame-interval");
+    const unsigned long seconds = std::strtoul(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || seconds > 3600) {
+      std::fprintf(stderr, "nagare serve: --key-frame-interval must be seconds, 0-3600 (0: only when needed)\n");
+      return 2;
+    }
+    options.webrtc.key_frame_interval_s = static_cast<unsigned>(seconds);
+  }
 
   std::string error;
   auto pipeline = load_pipeline(args.get("pipeline"), &error);
@@ -223,10 +255,17 @@ int serve(int argc, char** argv) {
 
 int publish_test(int argc, char** argv) {
   Args args;
-  if (!parse_args(argc, argv, {}, {"host", "seconds", "token"}, args)) return 2;
+  if (!parse_args(argc, argv, {}, {"host", "seconds", "token", "whip"}, args)) return 2;
   TestPublisher::Options o;
   o.host = args.get("host", "127.0.0.1");
   o.seconds = std::atof(args.get("seconds", "0").c_str());
+  if (args.has("whip")) {
+    if (!args.positional.empty() || !args.has("token")) {
+      std::fprintf(stderr, "nagare publish-test: --whip URL takes --token CHANNEL_ID and nothing else\n%s", kUsage);
+      return 2;
+    }
+    return TestPublisher::run_whip(o, args.get("whip"), args.get("token"));
+  }
   if (args.positional.size() == 1) {
     // A channel's API URL: its ports (and host) come from nagare serve.
     if (auto problem = TestPublisher::ports_from_channel_url(args.positional[0], args.get("token"), args.has("host"), o)) {

@@ -1,7 +1,8 @@
 // `nagare publish-test`: a live publisher made of test sources, sending what
 // a browser would: 720p30 H.264 constrained baseline in RTP (pt 96, STAP-A
-// and FU-A at MTU 1200) and Opus in RTP (pt 111, 20 ms). The picture shows
-// a running clock, the sound beeps once a second.
+// and FU-A at MTU 1200) and Opus in RTP (pt 111, 20 ms), as plain RTP to two
+// ports or over WebRTC to a WHIP URL. The picture shows a running clock, the
+// sound beeps once a second.
 #pragma once
 
 #include <optional>
@@ -29,6 +30,11 @@ class TestPublisher {
                                                            bool keep_host, Options& options);
   // Runs in the foreground; returns the process exit code.
   static int run(const Options& options);
+
+  // The same sources published over WebRTC to a WHIP endpoint, the way OBS
+  // does it: one POST with every candidate in the offer, no trickle, DELETE
+  // at the end. `token` is the channel's publish credential.
+  static int run_whip(const Options& options, const std::string& whip_url, const std::string& token);
 };
 
 }  // namespace nagare::launcher

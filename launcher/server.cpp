@@ -19,7 +19,9 @@
 #include "files.hpp"
 #include "http_paths.hpp"
 #include "ids.hpp"
+#include "ingest.hpp"
 #include "log.hpp"
+#include "soup_reply.hpp"
 
 namespace nagare::launcher {
 
@@ -73,29 +75,6 @@ std::string html_escape(std::string_view s) {
   return out;
 }
 
-void set_header(SoupServerMessage* msg, const char* name, const std::string& value) {
-  soup_message_headers_replace(soup_server_message_get_response_headers(msg), name, value.c_str());
-}
-
-void reply(SoupServerMessage* msg, int status, const char* content_type, std::string body) {
-  soup_server_message_set_status(msg, status, nullptr);
-  const std::size_t size = body.size();
-  soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(), size);
-}
-
-void reply_json(SoupServerMessage* msg, int status, const Json& body) {
-  reply(msg, status, "application/json", body.dump() + "\n");
-}
-
-void reply_error(SoupServerMessage* msg, int status, const std::string& error) {
-  reply_json(msg, status, {{"error", error}});
-}
-
-std::string request_header(SoupServerMessage* msg, const char* name) {
-  const char* v = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), name);
-  return v ? v : "";
-}
-
 // A request's body as the early handler collected it.
 struct RequestBody {
   std::string bytes;
@@ -112,6 +91,12 @@ const RequestBody& request_body_of(SoupServerMessage* msg) {
 std::string request_body(SoupServerMessage* msg) { return request_body_of(msg).bytes; }
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+void replace_all(std::string& text, std::string_view marker, const std::string& value) {
+  for (auto pos = text.find(marker); pos != std::string::npos; pos = text.find(marker, pos + value.size())) {
+    text.replace(pos, marker.size(), value);
+  }
+}
 
 }  // namespace
 
@@ -131,10 +116,12 @@ struct Server::Impl {
   std::map<std::string, std::unique_ptr<Entry>> channels;  // by channel id
   std::map<std::string, Entry*> by_playback;
   std::vector<std::unique_ptr<Entry>> ending;               // deleted, finishing their playlists
+  std::unique_ptr<Ingest> ingest;
 
   explicit Impl(ServerOptions o) : options(std::move(o)), ports(options.rtp_low, options.rtp_high) {}
 
   ~Impl() {
+    ingest.reset();
     if (soup) {
       soup_server_disconnect(soup);
       g_object_unref(soup);
@@ -154,6 +141,7 @@ struct Server::Impl {
         {"playlist_url", hls},
         {"watch_url", base_url + "/watch/" + e.playback_id},
         {"whip_url", base_url + "/whip/" + e.playback_id},
+        {"publish_url", base_url + "/publish/" + e.channel_id},
         {"sora_url", ws + "/signaling"},
         {"rtp", {{"video_port", e.config.input.video_port}, {"audio_port", e.config.input.audio_port}}},
         {"created_at", e.created_at},
@@ -167,6 +155,18 @@ struct Server::Impl {
       j["config"] = Json::parse(to_json(e.config));
     }
     return j;
+  }
+
+  std::optional<Ingest::ChannelRef> ingest_ref(const Entry* e) const {
+    if (!e) return std::nullopt;
+    RtpTarget rtp;
+    // The session forwards on loopback to wherever the channel listens.
+    rtp.host = e->config.input.bind == "0.0.0.0" ? "127.0.0.1" : e->config.input.bind;
+    rtp.video_port = e->config.input.video_port;
+    rtp.audio_port = e->config.input.audio_port;
+    rtp.video_payload_type = e->config.input.video_payload_type;
+    rtp.audio_payload_type = e->config.input.audio_payload_type;
+    return Ingest::ChannelRef{e->channel_id, e->playback_id, rtp, e->channel.get()};
   }
 
   // --- API -----------------------------------------------------------
@@ -245,6 +245,7 @@ struct Server::Impl {
     channels.erase(it);
     by_playback.erase(entry->playback_id);
     log_line("serve", "channel " + entry->playback_id + " deleted: ending its playlists");
+    ingest->channel_removed(channel_id);
     Entry* raw = entry.get();
     ending.push_back(std::move(entry));
     raw->channel->stop([this, raw] {
@@ -361,12 +362,23 @@ struct Server::Impl {
       return reply(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "no such channel\n");
     }
     std::string page(*embedded_file("web/watch.html"));
-    const std::string marker = "@PLAYLIST_URL@";
-    const std::string url = "/hls/" + playback_id + "/index.m3u8";
-    for (auto pos = page.find(marker); pos != std::string::npos; pos = page.find(marker, pos + url.size())) {
-      page.replace(pos, marker.size(), url);
-    }
+    replace_all(page, "@PLAYLIST_URL@", "/hls/" + playback_id + "/index.m3u8");
     set_header(msg, "Cache-Control", "no-cache");
+    reply(msg, SOUP_STATUS_OK, "text/html; charset=utf-8", std::move(page));
+  }
+
+  // The publish page is addressed by the channel id, the publish
+  // credential: whoever has the link may publish, as with the API answer.
+  void publish_page(SoupServerMessage* msg, const std::string& channel_id) {
+    const auto it = channels.find(channel_id);
+    if (it == channels.end()) return reply(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "no such channel\n");
+    const Entry& e = *it->second;
+    std::string page(*embedded_file("web/publish.html"));
+    replace_all(page, "@WHIP_URL@", "/whip/" + e.playback_id);
+    replace_all(page, "@WATCH_URL@", "/watch/" + e.playback_id);
+    replace_all(page, "@CHANNEL_ID@", e.channel_id);
+    set_header(msg, "Cache-Control", "no-store");
+    set_header(msg, "Referrer-Policy", "no-referrer");
     reply(msg, SOUP_STATUS_OK, "text/html; charset=utf-8", std::move(page));
   }
 
@@ -392,7 +404,11 @@ struct Server::Impl {
   void metrics(SoupServerMessage* msg) {
     std::vector<LabelledFigures> all;
     for (const auto& [id, e] : channels) all.push_back({e->playback_id, e->channel->figures()});
-    reply(msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", render_metrics(all));
+    std::string text = render_metrics(all);
+    text += "# HELP nagare_webrtc_publishers Publishers connected over WHIP or Sora signaling now.\n"
+            "# TYPE nagare_webrtc_publishers gauge\n"
+            "nagare_webrtc_publishers " + std::to_string(ingest->publishers()) + "\n";
+    reply(msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
   }
 
   // --- routing -------------------------------------------------------
@@ -403,6 +419,13 @@ struct Server::Impl {
     // it reads.
     const std::string_view path = raw_path;
     set_header(msg, "Access-Control-Allow-Origin", "*");
+    if (starts_with(path, "/whip/")) {
+      if (request_body_of(msg).too_large) {
+        return reply_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                           "the body is larger than " + std::to_string(kMaxBody) + " bytes");
+      }
+      return ingest->whip(msg, method, path.substr(6), request_body(msg));
+    }
     if (method == "OPTIONS") {
       set_header(msg, "Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS");
       set_header(msg, "Access-Control-Allow-Headers", "Authorization, Content-Type, X-Sora-Target");
@@ -424,6 +447,8 @@ struct Server::Impl {
       if (read) return hls_file(msg, path.substr(5));
     } else if (starts_with(path, "/watch/")) {
       if (read) return watch_page(msg, std::string(path.substr(7)));
+    } else if (starts_with(path, "/publish/")) {
+      if (read) return publish_page(msg, std::string(path.substr(9)));
     } else if (path == "/metrics") {
       if (read) return metrics(msg);
     } else if (path == "/healthz") {
@@ -433,9 +458,8 @@ struct Server::Impl {
         set_header(msg, "Cache-Control", "public, max-age=86400");
         return reply(msg, SOUP_STATUS_OK, "text/javascript", std::string(*embedded_file("web/hls.min.js")));
       }
-    } else if (starts_with(path, "/whip/") || path == "/signaling") {
-      return reply_error(msg, SOUP_STATUS_NOT_IMPLEMENTED,
-                         "WebRTC ingest is not built yet; publish RTP to the channel's rtp ports");
+    } else if (path == "/signaling") {
+      return reply_error(msg, SOUP_STATUS_BAD_REQUEST, "signaling is a WebSocket: connect with ws:// (Upgrade)");
     } else {
       return reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such path");
     }
@@ -462,6 +486,18 @@ std::unique_ptr<Server> Server::start(ServerOptions options, std::string* error)
     return nullptr;
   }
   impl->soup = soup_server_new("server-header", "nagare/" VERSION " ", nullptr);
+  Impl* self = impl.get();
+  impl->ingest = std::make_unique<Ingest>(
+      impl->options.webrtc,
+      [self](const std::string& playback_id) {
+        auto it = self->by_playback.find(playback_id);
+        return self->ingest_ref(it == self->by_playback.end() ? nullptr : it->second);
+      },
+      [self](const std::string& channel_id) {
+        auto it = self->channels.find(channel_id);
+        return self->ingest_ref(it == self->channels.end() ? nullptr : it->second.get());
+      });
+  impl->ingest->add_signaling(impl->soup, "/signaling");
   // One handler for every path: the routes are few and read best together.
   soup_server_add_handler(
       impl->soup, nullptr,
@@ -524,6 +560,7 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 
 void Server::stop(std::function<void()> done) {
+  impl_->ingest->stop_all();
   auto remaining = std::make_shared<std::size_t>(impl_->channels.size() + impl_->ending.size());
   auto finished = std::make_shared<std::function<void()>>(std::move(done));
   if (*remaining == 0) {

@@ -1,5 +1,6 @@
-// `nagare serve`: the channel API, the HLS files, /metrics, /healthz and the
-// watch and index pages, on libsoup 3 in the GLib main loop that GStreamer's
+// `nagare serve`: the channel API, WebRTC ingest (WHIP and Sora-compatible
+// signaling), the HLS files, /metrics, /healthz and the publish, watch and
+// index pages, on libsoup 3 in the GLib main loop that GStreamer's
 // bus watches already use.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "pipelines.hpp"
+#include "webrtc_session.hpp"
 
 namespace nagare::launcher {
 
@@ -21,6 +23,7 @@ struct ServerOptions {
   std::uint16_t rtp_low = 20000;
   std::uint16_t rtp_high = 20999;
   LoadedPipeline pipeline;
+  WebrtcOptions webrtc;
 };
 
 class Server {
