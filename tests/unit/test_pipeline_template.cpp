@@ -225,7 +225,7 @@ TEST_CASE("pipeline template: two transcoded renditions share one decoder and on
   CHECK(count(text, "width=640,height=360,") == 1);
   CHECK(count(text, " bitrate=2500 ") == 1);
   CHECK(count(text, " bitrate=800 ") == 1);
-  CHECK(count(text, "videorate max-rate=30 ") == 2);
+  CHECK(count(text, "videorate drop-only=true max-rate=30 ") == 2);
   CHECK(count(text, "! hls0.video") == 1);
   CHECK(count(text, "! hls1.video") == 1);
 
