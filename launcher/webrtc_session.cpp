@@ -111,33 +111,31 @@ void WebrtcSession::post(std::function<void(WebrtcSession&)> task) {
       new Job{weak_from_this(), std::move(task)}, [](gpointer data) { delete static_cast<Job*>(data); });
 }
 
-namespace {
-
-// A promise whose reply is handled on the session's main context.
-template <typename Then>
-GstPromise* promise_then(std::function<void(std::function<void(WebrtcSession&)>)> post, Then then) {
+// A promise whose reply is handled on the session's main context: `then`
+// gets the reply, an empty structure when webrtcbin replied with none (its
+// way of saying all went well), or null when the promise was interrupted.
+GstPromise* WebrtcSession::promise(Then then) {
   struct Data {
-    std::function<void(std::function<void(WebrtcSession&)>)> post;
+    std::weak_ptr<WebrtcSession> self;
     Then then;
   };
   return gst_promise_new_with_change_func(
       [](GstPromise* promise, gpointer data) {
         auto* d = static_cast<Data*>(data);
+        auto self = d->self.lock();
+        if (!self) return;
         PromisePtr keep(gst_promise_ref(promise), gst_promise_unref);
-        d->post([keep, then = d->then](WebrtcSession& s) {
+        self->post([keep, then = d->then](WebrtcSession& s) {
           if (gst_promise_wait(keep.get()) == GST_PROMISE_RESULT_REPLIED) {
-            // webrtcbin replies with no structure when all went well.
             static const GstStructure* const kEmpty = gst_structure_new_empty("ok");
             const GstStructure* reply = gst_promise_get_reply(keep.get());
             return then(s, reply ? reply : kEmpty);
           }
-          then(s, nullptr);  // interrupted or expired: webrtcbin is shutting down
+          then(s, nullptr);
         });
       },
-      new Data{std::move(post), std::move(then)}, [](gpointer data) { delete static_cast<Data*>(data); });
+      new Data{weak_from_this(), std::move(then)}, [](gpointer data) { delete static_cast<Data*>(data); });
 }
-
-}  // namespace
 
 bool WebrtcSession::build(std::string* error) {
   pipeline_ = GstPtr<GstElement>::adopt(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new(("webrtc-" + name_).c_str()))));
@@ -288,10 +286,7 @@ void WebrtcSession::answer(const std::string& offer, const sdp::Choice& choice, 
   };
   pending_done_ = std::move(done);
   GstWebRTCSessionDescription* description = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, message);
-  auto post_fn = [weak = weak_from_this()](std::function<void(WebrtcSession&)> task) {
-    if (auto self = weak.lock()) self->post(std::move(task));
-  };
-  GstPromise* set_remote = promise_then(post_fn, [post_fn](WebrtcSession& s, const GstStructure* reply) {
+  GstPromise* set_remote = promise([](WebrtcSession& s, const GstStructure* reply) {
     if (std::string e = reply_error(reply, "offer"); !e.empty()) return s.end_pending(e);
     // NACK on every receiving transceiver: rtpbin then asks for what the
     // network lost while the jitter buffer still waits for it.
@@ -302,7 +297,7 @@ void WebrtcSession::answer(const std::string& offer, const sdp::Choice& choice, 
       if (g_object_class_find_property(G_OBJECT_GET_CLASS(t), "do-nack")) g_object_set(t, "do-nack", TRUE, nullptr);
     }
     if (transceivers) g_array_unref(transceivers);
-    GstPromise* create = promise_then(post_fn, [](WebrtcSession& s2, const GstStructure* r) {
+    GstPromise* create = s.promise([](WebrtcSession& s2, const GstStructure* r) {
       if (std::string e = reply_error(r, "answer"); !e.empty()) return s2.end_pending(e);
       GstWebRTCSessionDescription* answer = nullptr;
       if (!r || !gst_structure_get(r, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr) || !answer) {
@@ -353,10 +348,7 @@ void WebrtcSession::offer(const std::string& h264_profile, DescriptionDone done)
                          "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + h264_profile);
   };
   pending_done_ = std::move(done);
-  auto post_fn = [weak = weak_from_this()](std::function<void(WebrtcSession&)> task) {
-    if (auto self = weak.lock()) self->post(std::move(task));
-  };
-  GstPromise* create = promise_then(post_fn, [](WebrtcSession& s, const GstStructure* reply) {
+  GstPromise* create = promise([](WebrtcSession& s, const GstStructure* reply) {
     if (std::string e = reply_error(reply, "offer"); !e.empty()) return s.end_pending(e);
     GstWebRTCSessionDescription* offer = nullptr;
     if (!reply || !gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr) || !offer) {
@@ -375,11 +367,8 @@ void WebrtcSession::accept_answer(const std::string& answer, DescriptionDone don
     return done("", "answer: not a session description GStreamer can read");
   }
   GstWebRTCSessionDescription* description = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, message);
-  auto post_fn = [weak = weak_from_this()](std::function<void(WebrtcSession&)> task) {
-    if (auto self = weak.lock()) self->post(std::move(task));
-  };
   GstPromise* set_remote =
-      promise_then(post_fn, [done](WebrtcSession& s, const GstStructure* reply) {
+      promise([done](WebrtcSession& s, const GstStructure* reply) {
         if (std::string e = reply_error(reply, "answer"); !e.empty()) return done("", e);
         s.exchanged_at_us_ = now_us();
         done("", "");
@@ -390,10 +379,7 @@ void WebrtcSession::accept_answer(const std::string& answer, DescriptionDone don
 
 void WebrtcSession::set_local(GstWebRTCSessionDescription* description) {
   const bool is_answer = description->type == GST_WEBRTC_SDP_TYPE_ANSWER;
-  auto post_fn = [weak = weak_from_this()](std::function<void(WebrtcSession&)> task) {
-    if (auto self = weak.lock()) self->post(std::move(task));
-  };
-  GstPromise* set = promise_then(post_fn, [is_answer](WebrtcSession& s, const GstStructure* reply) {
+  GstPromise* set = promise([is_answer](WebrtcSession& s, const GstStructure* reply) {
     if (std::string e = reply_error(reply, is_answer ? "answer" : "offer"); !e.empty()) return s.end_pending(e);
     if (is_answer) s.exchanged_at_us_ = now_us();
     s.local_set_ = true;

@@ -17,6 +17,8 @@
 #pragma once
 
 #include <gst/gst.h>
+// The webrtc library still asks for this, though its API has not changed
+// since 1.16.
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
 
@@ -94,6 +96,8 @@ class WebrtcSession : public std::enable_shared_from_this<WebrtcSession> {
   WebrtcSession(std::string name, WebrtcOptions options, RtpTarget target, Ended on_ended);
   bool build(std::string* error);
   void post(std::function<void(WebrtcSession&)> task);
+  using Then = std::function<void(WebrtcSession&, const GstStructure* reply)>;
+  GstPromise* promise(Then then);
   void end(const std::string& why);
   void set_local(GstWebRTCSessionDescription* description);
   void finish_local_description();
