@@ -37,7 +37,9 @@ Cases, one TAP line each:
  21      Sora signaling offer: recvonly Opus and H.264 with the probe's
          profile, candidates inside, connection_id and mid; disconnect closes
          with 1000 and frees the channel.
- 22      100 WHIP create/delete cycles and 3 connected publishes: the
+ 22-23   ffmpeg's WHIP muxer and GStreamer's whipclientsink publish, where
+         the machine has them (Debian 12 has neither: SKIP, saying so).
+ 24      100 WHIP create/delete cycles and 3 connected publishes: the
          server's threads and open files come back to where they were (no
          leaked webrtcbin, socket or thread), and /metrics counts no
          publisher.
@@ -140,6 +142,12 @@ def proc_counts(pid: int) -> tuple[int, int]:
 def channel_state(server: Server, channel: dict) -> str:
     r = request(f"{server.url}/api/channels/{channel['channel_id']}", headers={"Authorization": "Bearer api-secret"})
     return r.json().get("state", "") if r.status == 200 else f"HTTP {r.status}"
+
+
+def publishers_now(server: Server) -> str | None:
+    metrics = request(server.url + "/metrics").body.decode()
+    m = re.search(r"^nagare_webrtc_publishers (\d+)$", metrics, re.M)
+    return m.group(1) if m else None
 
 
 def segments(server: Server, channel: dict) -> list[str]:
@@ -516,7 +524,39 @@ def run(tap: Checks, server: Server) -> None:
               "disconnect → close 1000 and the channel is free",
               "; ".join(problems) + f" close={code} {reason!r} next={r.status}")
 
-    # 22: no leak over 100 sessions.
+    # 22-23: other WHIP clients, where this machine has them.
+    def other_client(name: str, available: bool, missing: str, command: list[str]) -> None:
+        if not available:
+            tap.result(f"{name} publishes over WHIP", True, skip=missing)
+            return
+        before = len(segments(server, ch))
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        grew = wait_for(lambda: len(segments(server, ch)) >= before + 4, 30)
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        wait_for(lambda: publishers_now(server) == "0", 10)
+        tap.check(grew, f"{name} publishes over WHIP: the channel makes segments", (err or "")[-300:])
+
+    muxers = subprocess.run(["ffmpeg", "-hide_banner", "-muxers"], capture_output=True, text=True).stdout
+    other_client("ffmpeg", re.search(r"\bwhip\b", muxers) is not None,
+                 "this ffmpeg has no WHIP muxer (Debian 12's 5.1; it came in 8.0)",
+                 ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+                  "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+                  "-c:v", "libx264", "-profile:v", "baseline", "-tune", "zerolatency", "-bf", "0", "-g", "30",
+                  "-c:a", "libopus", "-ac", "2", "-f", "whip", "-authorization", cid, url])
+    has_whipclientsink = subprocess.run(["gst-inspect-1.0", "whipclientsink"], capture_output=True).returncode == 0
+    other_client("whipclientsink", has_whipclientsink,
+                 "GStreamer's whipclientsink is in gst-plugins-rs, which Debian 12 does not package",
+                 ["gst-launch-1.0", "-e", "videotestsrc", "is-live=true", "!", "video/x-raw,width=640,height=360",
+                  "!", "ws.", "audiotestsrc", "is-live=true", "!", "ws.", "whipclientsink", "name=ws",
+                  "video-caps=video/x-h264", "audio-caps=audio/x-opus", f"signaller::whip-endpoint={url}",
+                  f"signaller::auth-token={cid}"])
+
+    # 24: no leak over 100 sessions.
 
     def cycle():
         r = whip_post(url, CHROME_OFFER, cid)
@@ -538,14 +578,13 @@ def run(tap: Checks, server: Server) -> None:
         connected += "DELETE: HTTP 200" in out
     time.sleep(1.5)
     threads1, fds1 = proc_counts(pid)
-    metrics = request(server.url + "/metrics", headers={"Authorization": "Bearer api-secret"}).body.decode()
-    publishers = re.search(r"^nagare_webrtc_publishers (\d+)$", metrics, re.M)
+    publishers = publishers_now(server)
     tap.check(statuses.count(201) == 100 and threads1 <= threads0 + 1 and fds1 <= fds0 + 1
-              and publishers and publishers.group(1) == "0" and connected == 3,
+              and publishers == "0" and connected == 3,
               f"100 WHIP sessions created and deleted, then 3 connected and published: threads {threads0} → "
               f"{threads1}, open files {fds0} → {fds1}, no publisher left",
               f"statuses {set(statuses)} connected={connected} "
-              f"publishers={publishers.group(1) if publishers else None}")
+              f"publishers={publishers}")
 
 
 if __name__ == "__main__":
