@@ -33,40 +33,26 @@
 //                     build/launcher/nagare next to this source tree)
 //   NAGARE_CHROMIUM   browser (default /usr/bin/chromium)
 //   NAGARE_PLAYER_KEEP=1  keep the data folder and the serve log, and say where
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startServer } from './serve.mjs';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const nagareBin = process.env.NAGARE_BIN || path.join(here, '..', '..', 'build', 'launcher', 'nagare');
-const chromiumPath = process.env.NAGARE_CHROMIUM || '/usr/bin/chromium';
-const keep = process.env.NAGARE_PLAYER_KEEP === '1';
+import {
+  collect, chromiumOptions, createChannel, describe, firstLine, judgeWindow, nagareBin,
+  rpc, runTest, sleep, startPlayerOrigin, startProcess, startedNote, waitForPlayback,
+} from './serve_harness.mjs';
 
 const renditions = [
   { width: 640, height: 480, fps: 30, bps: 800000 },
   { width: 320, height: 240, fps: 15, bps: 300000 },
 ];
-const channelConfig = {
-  hls: renditions.map((video) => ({ video, audio: { bps: 64000, codec: 'mp3' } })),
-  segment_duration: 1,
-};
 
+// serve_harness.mjs holds the rest: 10 s for nagare serve to start, 20 s
+// for playback to start, 2 s the longest stand-still, samples every 100 ms.
 const limits = {
-  serveStartMs: 10000,      // nagare serve prints its URL
   multivariantMs: 30000,    // from the publisher's start to a served index.m3u8
-  playbackStartMs: 20000,   // from page load to the first move of currentTime
   watchWindowMs: 8000,      // the watch page's playback is judged over this wall time
   watchAdvancingMs: 6000,   // currentTime must advance during this much of it
-  longestStillMs: 2000,     // and never stand still this long
   corsWindowMs: 5000,
   corsAdvancingMs: 3500,
   thumbnailMs: 8000,        // the index page's thumbnail has loaded
   endedMs: 25000,           // from DeleteChannel to the watch page's 'ended'
-  periodMs: 100,
 };
 
 const cases = [
@@ -76,62 +62,24 @@ const cases = [
   'after DeleteChannel the watch page\'s player reaches the end (EXT-X-ENDLIST, \'ended\')',
 ];
 
-// As root, in a fresh profile, talking to nothing but loopback (as
-// player_test.mjs starts it).
-const chromiumArgs = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
-// Children and temporary folders go however the test ends: meson's timeout
-// sends SIGTERM, which becomes an exit.
-const children = new Set();
-const temporary = new Set();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-  for (const dir of temporary) fs.rmSync(dir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => process.exit(128 + os.constants.signals[signal]));
-}
-
-async function main() {
-  console.log(`1..${cases.length}`);
-  const missing = whatIsMissing();
-  if (missing) {
-    cases.forEach((name, i) => console.log(`ok ${i + 1} - ${name} # SKIP ${missing}`));
-    return;
-  }
-  const results = cases.map(() => ({ problems: [], notes: [] }));
-  const began = Date.now();
-  const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'nagare-serve-player-'));
-  temporary.add(dataDir);
-  const userDataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'nagare-chromium-'));
-  temporary.add(userDataDir);
-
-  let serve = null;
-  let publisher = null;
+// A throw means no further case can be judged (no channel, no playlist, no
+// browser).
+async function main({ serve, results, userDataDir, logOnFailure }) {
+  const channel = await createChannel(serve.url, renditions);
+  const publisher = startProcess('publisher', nagareBin,
+    ['publish-test', String(channel.rtp.video_port), String(channel.rtp.audio_port), '--seconds', '120']);
+  logOnFailure('publish-test', publisher, 5);
   let context = null;
   let origin = null;
   try {
-    serve = await startServe(dataDir);
-    const channel = await createChannel(serve.url);
-    publisher = startProcess('publisher', nagareBin,
-      ['publish-test', String(channel.rtp.video_port), String(channel.rtp.audio_port), '--seconds', '120']);
     const t0 = Date.now();
     await waitForMultivariant(channel.playlist_url, publisher);
     results[0].notes.push(`multivariant playlist served ${((Date.now() - t0) / 1000).toFixed(1)} s`
                           + ' after the publisher started');
 
     const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath, headless: true, args: chromiumArgs,
-    });
-    origin = await startServer({
-      page: path.join(here, 'player.html'),
-      hlsjs: path.join(here, 'node_modules', 'hls.js', 'dist', 'hls.min.js'),
-    });
+    context = await chromium.launchPersistentContext(userDataDir, chromiumOptions());
+    origin = await startPlayerOrigin();
 
     const watch = await context.newPage();
     const watchErrors = [];
@@ -145,66 +93,10 @@ async function main() {
     await collect(results[2], () => checkCors(context, origin, channel));
     await collect(results[3], () => checkEnd(watch, serve.url, channel));
     if (watchErrors.length) results[0].problems.push(`error in the watch page: ${watchErrors.join('; ')}`);
-  } catch (e) {
-    // Without a server, a channel or a browser no case can be judged.
-    for (const r of results) if (!r.done) r.problems.push(`not reached: ${firstLine(e)}`);
   } finally {
     await context?.close().catch(() => {});
     await origin?.close();
-    if (publisher) await publisher.stop('SIGINT', 5000);
-    if (serve) {
-      const stopped = await serve.proc.stop('SIGTERM', 15000);
-      results[3].notes.push(`nagare serve on SIGTERM: ${describe(stopped)}`);
-    }
-  }
-
-  const failed = results.some((r) => r.problems.length);
-  if (failed && serve) {
-    const lines = serve.proc.log.slice(-15).map((l) => `nagare serve said: ${l}`);
-    const last = results.findLast((r) => r.problems.length);
-    last.notes.push(...lines, ...publisher?.log.slice(-5).map((l) => `publish-test said: ${l}`) ?? []);
-  }
-  results[3].notes.push(`the test took ${((Date.now() - began) / 1000).toFixed(1)} s`);
-  if (keep) {
-    temporary.delete(dataDir);
-    if (serve) await fsp.writeFile(path.join(dataDir, 'serve.log'), serve.proc.log.join('\n') + '\n');
-    results[3].notes.push(`kept ${dataDir}`);
-  }
-  results.forEach((r, i) => tap(i + 1, cases[i], r));
-}
-
-function whatIsMissing() {
-  try {
-    fs.accessSync(chromiumPath, fs.constants.X_OK);
-  } catch {
-    return `no chromium at ${chromiumPath} (scripts/install-deps installs Debian's chromium)`;
-  }
-  for (const m of ['playwright-core', 'hls.js']) {
-    if (!fs.existsSync(path.join(here, 'node_modules', m, 'package.json'))) {
-      return `no tests/player/node_modules/${m} (scripts/install-deps runs npm ci in tests/player)`;
-    }
-  }
-  // Meson names the binary it built: one missing then is a failure, not a skip.
-  if (!process.env.NAGARE_BIN) {
-    try {
-      fs.accessSync(nagareBin, fs.constants.X_OK);
-    } catch {
-      return `no nagare binary at ${nagareBin} (set NAGARE_BIN, or build it)`;
-    }
-  }
-  return null;
-}
-
-// Runs one case's check, which answers {problems, notes}, into r. A check
-// throws only when the case cannot go on.
-async function collect(r, check) {
-  r.done = true;
-  try {
-    const got = await check();
-    r.problems.push(...got.problems);
-    r.notes.push(...got.notes);
-  } catch (e) {
-    r.problems.push(firstLine(e));
+    await publisher.stop('SIGINT', 5000);
   }
 }
 
@@ -219,13 +111,10 @@ async function checkWatch(page, channel) {
       window.probe.endedAt ??= performance.now();
     });
   });
-  const start = await waitForPlayback(page, false);
+  const start = await waitForPlayback(page);
   if (start.ms === null) throw new Error(`watch page: playback did not start: ${start.why}`);
-  const head = `playback started ${(start.ms / 1000).toFixed(1)} s after the page loaded`;
-
-  const sampled = await page.evaluate(sampleVideo, [limits.watchWindowMs, limits.periodMs]);
-  const problems = judgePlayback(sampled, limits.watchWindowMs, limits.watchAdvancingMs);
-  const notes = [head, playbackNote(sampled)];
+  const { problems, note } = await judgeWindow(page, limits.watchWindowMs, limits.watchAdvancingMs);
+  const notes = [startedNote(start), note];
 
   // The page keeps its hls.js instance in a top-level `let hls`.
   const seen = await page.evaluate(() => ({
@@ -329,10 +218,10 @@ async function checkCors(context, origin, channel) {
       problems.push(`playback did not start: ${start.why}`);
       return { problems, notes };
     }
-    notes.push(`playback started ${(start.ms / 1000).toFixed(1)} s after the page loaded`);
-    const sampled = await page.evaluate(sampleVideo, [limits.corsWindowMs, limits.periodMs]);
-    problems.push(...judgePlayback(sampled, limits.corsWindowMs, limits.corsAdvancingMs));
-    notes.push(playbackNote(sampled));
+    notes.push(startedNote(start));
+    const played = await judgeWindow(page, limits.corsWindowMs, limits.corsAdvancingMs);
+    problems.push(...played.problems);
+    notes.push(played.note);
     const after = await page.evaluate(() => window.report.errors.filter((e) => e.fatal).length);
     if (after) problems.push('hls.js raised a fatal error during playback');
     return { problems, notes };
@@ -387,120 +276,7 @@ async function checkEnd(page, base, channel) {
   return { problems, notes };
 }
 
-// --- shared by the cases ---------------------------------------------
-
-// ms from page load until currentTime moves, or null with why. Moving means
-// growing between two reads: hls.js may first seek to where the buffered
-// media starts, which is not playing yet. withReport: the page is
-// player.html, whose window.report says when hls.js gave up (the watch page
-// never gives up, it starts again).
-async function waitForPlayback(page, withReport) {
-  const loaded = Date.now();
-  let before = null;
-  while (Date.now() - loaded < limits.playbackStartMs) {
-    const s = await page.evaluate((w) => ({
-      ct: document.getElementById('video').currentTime,
-      over: w && (!window.report.hlsSupported || window.report.errors.some((e) => e.fatal)),
-    }), withReport);
-    if (before !== null && s.ct > before) return { ms: Date.now() - loaded };
-    if (s.over) return { ms: null, why: 'hls.js gave up' };
-    before = s.ct;
-    await sleep(50);
-  }
-  return { ms: null, why: `currentTime did not move within ${limits.playbackStartMs / 1000} s of loading the page` };
-}
-
-// Runs inside the page: reads the <video> element every periodMs for
-// durationMs of wall time, so that no round trip to the test blurs the clock.
-function sampleVideo([durationMs, periodMs]) {
-  const video = document.getElementById('video');
-  return new Promise((resolve) => {
-    const samples = [];
-    const t0 = performance.now();
-    const take = () => {
-      const t = performance.now() - t0;
-      samples.push({ t, ct: video.currentTime, paused: video.paused, readyState: video.readyState,
-                     width: video.videoWidth, height: video.videoHeight });
-      if (t >= durationMs) {
-        clearInterval(timer);
-        resolve(samples);
-      }
-    };
-    const timer = setInterval(take, periodMs);
-    take();
-  });
-}
-
-// The wall time during which currentTime grew, and the longest stretch it did not.
-function stillness(s) {
-  let advancing = 0;
-  let run = 0;
-  let longest = { ms: 0, at: s[0].ct };
-  for (let i = 1; i < s.length; i++) {
-    const dt = s[i].t - s[i - 1].t;
-    if (s[i].ct > s[i - 1].ct) {
-      advancing += dt;
-      run = 0;
-    } else {
-      run += dt;
-      if (run > longest.ms) longest = { ms: run, at: s[i].ct };
-    }
-  }
-  return { advancing, longest };
-}
-
-function judgePlayback(s, windowMs, advancingMs) {
-  const problems = [];
-  const { advancing, longest } = stillness(s);
-  if (advancing < advancingMs) {
-    problems.push(`currentTime advanced during only ${(advancing / 1000).toFixed(2)} s of`
-                  + ` ${(windowMs / 1000).toFixed(0)} s (at least ${advancingMs / 1000} s wanted)`);
-  }
-  if (longest.ms >= limits.longestStillMs) {
-    problems.push(`playback stood still for ${Math.round(longest.ms)} ms at currentTime ${longest.at.toFixed(2)}`
-                  + ` (less than ${limits.longestStillMs} ms allowed)`);
-  }
-  return problems;
-}
-
-function playbackNote(s) {
-  const { advancing, longest } = stillness(s);
-  const first = s[0];
-  const last = s[s.length - 1];
-  return `currentTime advanced during ${(advancing / 1000).toFixed(2)} s of ${(last.t / 1000).toFixed(2)} s`
-         + ` of wall time (media time ${(last.ct - first.ct).toFixed(2)} s, ${s.length} samples,`
-         + ` longest stand-still ${Math.round(longest.ms)} ms)`;
-}
-
-// --- nagare serve and its API ----------------------------------------
-
-async function startServe(dataDir) {
-  const proc = startProcess('nagare serve', nagareBin,
-    ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir]);
-  const began = Date.now();
-  while (Date.now() - began < limits.serveStartMs) {
-    const m = proc.log.map((l) => /listening on (http:\/\/\S+)/.exec(l)).find(Boolean);
-    if (m) return { url: m[1].replace(/\/$/, ''), proc };
-    if (proc.exited) break;
-    await sleep(50);
-  }
-  throw new Error(`nagare serve did not print its URL: ${proc.log.slice(-5).join(' | ') || '(nothing)'}`);
-}
-
-function rpc(base, target, body) {
-  return fetch(`${base}/`, {
-    method: 'POST',
-    headers: { 'X-Sora-Target': `ImageFlux_20180905.${target}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-}
-
-async function createChannel(base) {
-  const res = await rpc(base, 'CreateChannel', channelConfig);
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`CreateChannel answered ${res.status} ${text.trim()}`);
-  return JSON.parse(text);
-}
+// --- the channel ----------------------------------------------------
 
 async function waitForMultivariant(url, publisher) {
   const began = Date.now();
@@ -515,55 +291,7 @@ async function waitForMultivariant(url, publisher) {
 
 const playbackIdOf = (channel) => new URL(channel.playlist_url).pathname.split('/')[2];
 
-// A child process whose output lines are kept (the last 200).
-function startProcess(name, file, args) {
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const log = [];
-  const keepLines = (chunk) => {
-    log.push(...chunk.toString().split('\n').filter((l) => l.trim()));
-    log.splice(0, Math.max(0, log.length - 200));
-  };
-  child.stdout.on('data', keepLines);
-  child.stderr.on('data', keepLines);
-  let done = null;
-  const exited = new Promise((ok) => {
-    child.once('error', (e) => { keepLines(`${name}: ${e}`); ok(done = { code: null, error: e }); });
-    child.once('exit', (code, signal) => { children.delete(child); ok(done = { code, signal }); });
-  });
-  return {
-    log,
-    get exited() { return done; },
-    async stop(signal, timeoutMs) {
-      if (!done) child.kill(signal);
-      let timer;
-      const late = new Promise((ok) => { timer = setTimeout(() => ok(null), timeoutMs); });
-      const r = await Promise.race([exited, late]);
-      clearTimeout(timer);
-      if (r) return r;
-      child.kill('SIGKILL');
-      await exited;
-      return { code: null, signal: 'SIGKILL', hung: true };
-    },
-  };
-}
-
-function describe({ code, signal, error, hung }) {
-  if (error) return String(error.message);
-  if (hung) return 'did not stop in time, killed';
-  return signal ? `signal ${signal}` : `exit status ${code}`;
-}
-
-function tap(n, name, { problems, notes }) {
-  console.log(`${problems.length ? 'not ok' : 'ok'} ${n} - ${name}`);
-  for (const l of [...problems, ...notes]) console.log(`# ${l}`);
-}
-
-const firstLine = (e) => String(e?.message ?? e).split('\n')[0];
-const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-
-main().catch((e) => {
-  console.log('not ok 1 - the serve player test itself failed');
-  console.log(`# ${String(e?.stack ?? e).split('\n').join('\n# ')}`);
-  process.exitCode = 1;
-});
+runTest({
+  name: 'serve player', cases, needs: ['playwright-core', 'hls.js'], dataPrefix: 'nagare-serve-player-',
+  serveLog: 15, serveStopNote: 3,
+}, main);

@@ -30,12 +30,13 @@
 //   5. Figures, printed as diagnostics and held to generous bounds: time to
 //      first segment (from the click on Start to the first media segment of
 //      the channel answering 200 over HTTP; < 15 s) and glass-to-glass
-//      latency: a viewer page plays the first channel with hls.js at the live
-//      edge (lowLatencyMode off, liveSyncDurationCount 1), draws every
-//      presented frame (requestVideoFrameCallback) to a canvas, reads the
-//      test pattern's clock (publish.html says how it is drawn) and subtracts
-//      it from Date.now(); median and p90 over at least 60 frames read in an
-//      8 s window, both < 10 s, and at least half the frames readable.
+//      latency: a viewer page (clock_viewer.html) plays the first channel
+//      with hls.js at the live edge (lowLatencyMode off,
+//      liveSyncDurationCount 1), draws every presented frame
+//      (requestVideoFrameCallback) to a canvas, reads the test pattern's
+//      clock (publish.html says how it is drawn) and subtracts it from
+//      Date.now(); median and p90 over at least 60 frames read in an 8 s
+//      window, both < 10 s, and at least half the frames readable.
 // The whole test takes about 30-45 s. Without chromium, node_modules or
 // (when NAGARE_BIN is not set) build/launcher/nagare every case says SKIP
 // and why.
@@ -44,37 +45,25 @@
 //   NAGARE_BIN        the nagare binary (meson passes it)
 //   NAGARE_CHROMIUM   browser (default /usr/bin/chromium)
 //   NAGARE_PLAYER_KEEP=1  keep the data folder and the serve log, and say where
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startServer } from './serve.mjs';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const nagareBin = process.env.NAGARE_BIN || path.join(here, '..', '..', 'build', 'launcher', 'nagare');
-const chromiumPath = process.env.NAGARE_CHROMIUM || '/usr/bin/chromium';
-const keep = process.env.NAGARE_PLAYER_KEEP === '1';
+import {
+  collect, chromiumOptions, createChannel, firstLine, here, judgeWindow, runTest, sleep, startPlayerOrigin,
+  startedNote, waitForPlayback,
+} from './serve_harness.mjs';
 
 const renditions = [
   { width: 640, height: 360, fps: 30, bps: 800000 },
   { width: 320, height: 180, fps: 15, bps: 300000 },
 ];
-const channelConfig = {
-  hls: renditions.map((video) => ({ video, audio: { bps: 64000, codec: 'mp3' } })),
-  segment_duration: 1,
-};
 
+// serve_harness.mjs holds the rest: 10 s for nagare serve to start, 20 s
+// for playback to start, 2 s the longest stand-still, samples every 100 ms.
 const limits = {
-  serveStartMs: 10000,      // nagare serve prints its URL
   pageReadyMs: 10000,       // the publish page has listed the devices
   connectMs: 15000,         // from Start (or page load) to connected
   firstSegmentMs: 15000,    // from Start to a media segment answering 200
-  playbackStartMs: 20000,   // from page load to the first move of currentTime
   watchWindowMs: 8000,
   watchAdvancingMs: 6000,
-  longestStillMs: 2000,
   soraWindowMs: 5000,
   soraAdvancingMs: 3500,
   refusalMs: 10000,         // the second publisher's page says failed
@@ -85,7 +74,6 @@ const limits = {
   latencyWindowMs: 8000,
   latencyFrames: 60,
   latencyBoundMs: 10000,
-  periodMs: 100,
 };
 
 const cases = [
@@ -96,69 +84,30 @@ const cases = [
   'time to first segment and glass-to-glass latency of the publish page\'s test pattern',
 ];
 
-// As serve_player_test.mjs starts it, with fake camera and microphone that
-// need no permission prompt.
-const chromiumArgs = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-];
+// Fake camera and microphone that need no permission prompt.
+const fakeDevices = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'];
 
-// Children and temporary folders go however the test ends: meson's timeout
-// sends SIGTERM, which becomes an exit. playwright kills its browsers on exit.
-const children = new Set();
-const temporary = new Set();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-  for (const dir of temporary) fs.rmSync(dir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => process.exit(128 + os.constants.signals[signal]));
-}
-
-async function main() {
-  console.log(`1..${cases.length}`);
-  const missing = whatIsMissing();
-  if (missing) {
-    cases.forEach((name, i) => console.log(`ok ${i + 1} - ${name} # SKIP ${missing}`));
-    return;
-  }
-  const results = cases.map(() => ({ problems: [], notes: [] }));
-  const began = Date.now();
-  const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'nagare-webrtc-publish-'));
-  temporary.add(dataDir);
-  const userDataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'nagare-chromium-'));
-  temporary.add(userDataDir);
-
-  let serve = null;
+// A throw means no further case can be judged (no channel, no browser, or
+// no first publisher).
+async function main({ serve, results, userDataDir }) {
   let context = null;
   let soraBrowser = null;
   let origin = null;
   try {
-    serve = await startServe(dataDir);
-    const [chA, chB] = await Promise.all([createChannel(serve.url), createChannel(serve.url)]);
+    const [chA, chB] = await Promise.all([createChannel(serve.url, renditions), createChannel(serve.url, renditions)]);
     const { chromium } = await import('playwright-core');
     [context, soraBrowser] = await Promise.all([
-      chromium.launchPersistentContext(userDataDir, {
-        executablePath: chromiumPath, headless: true, args: chromiumArgs,
-      }),
+      chromium.launchPersistentContext(userDataDir, chromiumOptions(fakeDevices)),
       // Its own process, so that case 4 can kill it.
-      chromium.launchServer({ executablePath: chromiumPath, headless: true, args: chromiumArgs })
+      chromium.launchServer(chromiumOptions(fakeDevices))
         .then(async (server) => ({ server, browser: await chromium.connect(server.wsEndpoint()) })),
     ]);
-    origin = await startServer({
-      page: path.join(here, 'player.html'),
-      hlsjs: path.join(here, 'node_modules', 'hls.js', 'dist', 'hls.min.js'),
-    });
+    origin = await startPlayerOrigin();
     origin.mount('sora', path.join(here, 'node_modules', 'sora-js-sdk', 'dist'));
+    // sora_publish.html and clock_viewer.html are served over HTTP like
+    // player.html: Chromium lets a page that playwright made up reach no
+    // loopback address.
     origin.mount('pages', here);
-    // The viewer is served over HTTP like the other pages: Chromium lets a
-    // page that playwright made up reach no loopback address.
-    const viewerDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'nagare-webrtc-viewer-'));
-    temporary.add(viewerDir);
-    await fsp.writeFile(path.join(viewerDir, 'viewer.html'), viewerPage);
-    origin.mount('viewer', viewerDir);
 
     const publisher = await publishA(context, chA, results[0], results[4]);
     const sora = { connected: false };
@@ -175,66 +124,10 @@ async function main() {
       await collect(results[3], () => checkKill(soraBrowser.server, serve.url, chA, chB));
     }
     await collect(results[0], () => stopPublisher(publisher));
-  } catch (e) {
-    // Without a server, a channel, a browser or the first publisher no
-    // further case can be judged.
-    for (const r of results) if (!r.done) r.problems.push(`not reached: ${firstLine(e)}`);
   } finally {
     await context?.close().catch(() => {});
     await soraBrowser?.server.kill().catch(() => {});
     await origin?.close();
-    if (serve) {
-      const stopped = await serve.proc.stop('SIGTERM', 15000);
-      results[3].notes.push(`nagare serve on SIGTERM: ${describe(stopped)}`);
-    }
-  }
-
-  const failed = results.some((r) => r.problems.length);
-  if (failed && serve) {
-    const last = results.findLast((r) => r.problems.length);
-    last.notes.push(...serve.proc.log.slice(-25).map((l) => `nagare serve said: ${l}`));
-  }
-  results[4].notes.push(`the test took ${((Date.now() - began) / 1000).toFixed(1)} s`);
-  if (keep) {
-    temporary.delete(dataDir);
-    if (serve) await fsp.writeFile(path.join(dataDir, 'serve.log'), serve.proc.log.join('\n') + '\n');
-    results[4].notes.push(`kept ${dataDir}`);
-  }
-  results.forEach((r, i) => tap(i + 1, cases[i], r));
-}
-
-function whatIsMissing() {
-  try {
-    fs.accessSync(chromiumPath, fs.constants.X_OK);
-  } catch {
-    return `no chromium at ${chromiumPath} (scripts/install-deps installs Debian's chromium)`;
-  }
-  for (const m of ['playwright-core', 'hls.js', 'sora-js-sdk']) {
-    if (!fs.existsSync(path.join(here, 'node_modules', m, 'package.json'))) {
-      return `no tests/player/node_modules/${m} (scripts/install-deps runs npm ci in tests/player)`;
-    }
-  }
-  // Meson names the binary it built: one missing then is a failure, not a skip.
-  if (!process.env.NAGARE_BIN) {
-    try {
-      fs.accessSync(nagareBin, fs.constants.X_OK);
-    } catch {
-      return `no nagare binary at ${nagareBin} (set NAGARE_BIN, or build it)`;
-    }
-  }
-  return null;
-}
-
-// Runs one case's check, which answers {problems, notes}, into r. A check
-// throws only when the case cannot go on.
-async function collect(r, check) {
-  r.done = true;
-  try {
-    const got = await check();
-    r.problems.push(...got.problems);
-    r.notes.push(...got.notes);
-  } catch (e) {
-    r.problems.push(firstLine(e));
   }
 }
 
@@ -371,10 +264,8 @@ async function checkWatch(context, channel) {
     await page.goto(channel.watch_url);
     const start = await waitForPlayback(page);
     if (start.ms === null) throw new Error(`watch page: playback did not start: ${start.why}`);
-    const notes = [`watch page: playback started ${(start.ms / 1000).toFixed(1)} s after the page loaded`];
-    const sampled = await page.evaluate(sampleVideo, [limits.watchWindowMs, limits.periodMs]);
-    const problems = judgePlayback(sampled, limits.watchWindowMs, limits.watchAdvancingMs);
-    notes.push(playbackNote(sampled));
+    const { problems, note } = await judgeWindow(page, limits.watchWindowMs, limits.watchAdvancingMs);
+    const notes = [`watch page: ${startedNote(start)}`, note];
     // The page keeps its hls.js instance in a top-level `let hls`.
     const seen = await page.evaluate(() => ({
       levels: hls ? hls.levels.map((l) => `${l.width}x${l.height}`) : null,
@@ -452,9 +343,9 @@ async function checkSora(browser, context, origin, channel, sora) {
       problems.push(`playback did not start: ${start.why}; hls.js errors: ${JSON.stringify(errs)}`);
       return { problems, notes };
     }
-    const sampled = await page.evaluate(sampleVideo, [limits.soraWindowMs, limits.periodMs]);
-    problems.push(...judgePlayback(sampled, limits.soraWindowMs, limits.soraAdvancingMs));
-    notes.push(`playback started ${(start.ms / 1000).toFixed(1)} s after the page loaded`, playbackNote(sampled));
+    const played = await judgeWindow(page, limits.soraWindowMs, limits.soraAdvancingMs);
+    problems.push(...played.problems);
+    notes.push(startedNote(start), played.note);
     const fatal = await page.evaluate(() => window.report.errors.filter((e) => e.fatal));
     if (fatal.length) problems.push(`hls.js raised fatal errors: ${JSON.stringify(fatal)}`);
     return { problems, notes };
@@ -540,91 +431,10 @@ async function checkKill(soraServer, base, live, killed) {
 
 // --- case 5: glass-to-glass --------------------------------------------
 
-// The viewer: hls.js at the live edge; every presented frame is drawn to a
-// canvas and the test pattern's clock read from it (the layout is
-// publish.html's: 12 x 4 cells over the top half; markers in cells 0, 1 and
-// 42..47; 32 bits of Date.now() mod 2^32 in 2..33, big end first; a check
-// byte in 34..41).
-const viewerPage = `<!doctype html>
-<meta charset="utf-8">
-<script src="/hls.js"></script>
-<video id="video" autoplay muted playsinline></video>
-<script>
-'use strict';
-const video = document.getElementById('video');
-const report = { errors: [], level: null };
-window.report = report;
-const hls = new Hls({ lowLatencyMode: false, liveSyncDurationCount: 1 });
-hls.on(Hls.Events.ERROR, (_, d) => report.errors.push({ fatal: !!d.fatal, details: String(d.details),
-                                                       reason: String(d.reason ?? d.error ?? d.response?.code ?? '') }));
-hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => { report.level = hls.levels[d.level].height; });
-hls.loadSource(new URLSearchParams(location.search).get('src'));
-hls.attachMedia(video);
-
-const canvas = document.createElement('canvas');
-const ctx = canvas.getContext('2d', { willReadFrequently: true });
-
-function readClock(w, h) {
-  const cols = 12, rows = 4, cw = w / cols, ch = h / 2 / rows;
-  const img = ctx.getImageData(0, 0, w, Math.ceil(h / 2));
-  const lum = [];
-  for (let i = 0; i < cols * rows; i++) {
-    const cx = ((i % cols) + 0.5) * cw, cy = (Math.floor(i / cols) + 0.5) * ch;
-    let sum = 0, n = 0;
-    for (let y = Math.round(cy - ch / 4); y <= Math.round(cy + ch / 4); y += 2) {
-      for (let x = Math.round(cx - cw / 4); x <= Math.round(cx + cw / 4); x += 2) {
-        const o = (y * w + x) * 4;
-        sum += img.data[o] + img.data[o + 1] + img.data[o + 2];
-        n++;
-      }
-    }
-    lum.push(sum / n / 3);
-  }
-  const white = [0, 43, 45, 47].map((i) => lum[i]), black = [1, 42, 44, 46].map((i) => lum[i]);
-  const lo = Math.min(...white), hi = Math.max(...black);
-  if (lo - hi < 60) return null;
-  const bit = (i) => (lum[i] > (lo + hi) / 2 ? 1 : 0);
-  let t = 0;
-  for (let i = 2; i < 34; i++) t = t * 2 + bit(i);
-  let check = 0;
-  for (let i = 34; i < 42; i++) check = check * 2 + bit(i);
-  const sum = ((t >>> 24) + ((t >>> 16) & 255) + ((t >>> 8) & 255) + (t & 255)) & 255;
-  return (sum ^ 0x5a) === check ? t : null;
-}
-
-let window_ = null;
-function onFrame(_, meta) {
-  const now = Date.now();
-  if (window_) {
-    const w = video.videoWidth, h = video.videoHeight;
-    if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
-    ctx.drawImage(video, 0, 0, w, h);
-    const t = readClock(w, h);
-    if (t === null) {
-      window_.unread++;
-    } else {
-      let d = (now % 4294967296) - t;
-      if (d < -2147483648) d += 4294967296;
-      if (d > 2147483648) d -= 4294967296;
-      window_.ms.push(d);
-      window_.sizes[w + 'x' + h] = (window_.sizes[w + 'x' + h] ?? 0) + 1;
-    }
-  }
-  video.requestVideoFrameCallback(onFrame);
-}
-video.requestVideoFrameCallback(onFrame);
-
-// Reads every presented frame for durationMs.
-window.measure = (durationMs) => new Promise((resolve) => {
-  window_ = { ms: [], unread: 0, sizes: {} };
-  setTimeout(() => { const w = window_; window_ = null; resolve(w); }, durationMs);
-});
-</script>`;
-
 async function checkLatency(context, origin, channel) {
   const page = await context.newPage();
   try {
-    await page.goto(`${origin.origin}/viewer/viewer.html?src=${encodeURIComponent(channel.playlist_url)}`);
+    await page.goto(`${origin.origin}/pages/clock_viewer.html?src=${encodeURIComponent(channel.playlist_url)}`);
     const start = await waitForPlayback(page);
     if (start.ms === null) {
       const errs = await page.evaluate(() => window.report.errors);
@@ -664,77 +474,7 @@ function quantile(sorted, q) {
   return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (at - lo);
 }
 
-// --- shared by the cases (as in serve_player_test.mjs) ------------------
-
-// ms from page load until currentTime grows between two reads, or null with why.
-async function waitForPlayback(page) {
-  const loaded = Date.now();
-  let before = null;
-  while (Date.now() - loaded < limits.playbackStartMs) {
-    const ct = await page.evaluate(() => document.getElementById('video').currentTime);
-    if (before !== null && ct > before) return { ms: Date.now() - loaded };
-    before = ct;
-    await sleep(50);
-  }
-  return { ms: null, why: `currentTime did not move within ${limits.playbackStartMs / 1000} s of loading the page` };
-}
-
-// Runs inside the page: reads the <video> element every periodMs for durationMs.
-function sampleVideo([durationMs, periodMs]) {
-  const video = document.getElementById('video');
-  return new Promise((resolve) => {
-    const samples = [];
-    const t0 = performance.now();
-    const take = () => {
-      const t = performance.now() - t0;
-      samples.push({ t, ct: video.currentTime });
-      if (t >= durationMs) {
-        clearInterval(timer);
-        resolve(samples);
-      }
-    };
-    const timer = setInterval(take, periodMs);
-    take();
-  });
-}
-
-function stillness(s) {
-  let advancing = 0;
-  let run = 0;
-  let longest = { ms: 0, at: s[0].ct };
-  for (let i = 1; i < s.length; i++) {
-    const dt = s[i].t - s[i - 1].t;
-    if (s[i].ct > s[i - 1].ct) {
-      advancing += dt;
-      run = 0;
-    } else {
-      run += dt;
-      if (run > longest.ms) longest = { ms: run, at: s[i].ct };
-    }
-  }
-  return { advancing, longest };
-}
-
-function judgePlayback(s, windowMs, advancingMs) {
-  const problems = [];
-  const { advancing, longest } = stillness(s);
-  if (advancing < advancingMs) {
-    problems.push(`currentTime advanced during only ${(advancing / 1000).toFixed(2)} s of`
-                  + ` ${(windowMs / 1000).toFixed(0)} s (at least ${advancingMs / 1000} s wanted)`);
-  }
-  if (longest.ms >= limits.longestStillMs) {
-    problems.push(`playback stood still for ${Math.round(longest.ms)} ms at currentTime ${longest.at.toFixed(2)}`);
-  }
-  return problems;
-}
-
-function playbackNote(s) {
-  const { advancing, longest } = stillness(s);
-  const last = s[s.length - 1];
-  return `currentTime advanced during ${(advancing / 1000).toFixed(2)} s of ${(last.t / 1000).toFixed(2)} s`
-         + ` of wall time (media time ${(last.ct - s[0].ct).toFixed(2)} s, longest stand-still`
-         + ` ${Math.round(longest.ms)} ms)`;
-}
+// --- the channels' playlists and state --------------------------------
 
 // "state" of GET /api/channels/<channel_id> (launcher/lifecycle.hpp names them).
 async function channelState(base, channel) {
@@ -757,81 +497,7 @@ async function fetchText(url) {
   return res.text();
 }
 
-// --- nagare serve and its API ----------------------------------------
-
-async function startServe(dataDir) {
-  const proc = startProcess('nagare serve', nagareBin,
-    ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir]);
-  const began = Date.now();
-  while (Date.now() - began < limits.serveStartMs) {
-    const m = proc.log.map((l) => /listening on (http:\/\/\S+)/.exec(l)).find(Boolean);
-    if (m) return { url: m[1].replace(/\/$/, ''), proc };
-    if (proc.exited) break;
-    await sleep(50);
-  }
-  throw new Error(`nagare serve did not print its URL: ${proc.log.slice(-5).join(' | ') || '(nothing)'}`);
-}
-
-async function createChannel(base) {
-  const res = await fetch(`${base}/`, {
-    method: 'POST',
-    headers: { 'X-Sora-Target': 'ImageFlux_20180905.CreateChannel', 'Content-Type': 'application/json' },
-    body: JSON.stringify(channelConfig),
-  });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`CreateChannel answered ${res.status} ${text.trim()}`);
-  return JSON.parse(text);
-}
-
-// A child process whose output lines are kept (the last 300).
-function startProcess(name, file, args) {
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const log = [];
-  const keepLines = (chunk) => {
-    log.push(...chunk.toString().split('\n').filter((l) => l.trim()));
-    log.splice(0, Math.max(0, log.length - 300));
-  };
-  child.stdout.on('data', keepLines);
-  child.stderr.on('data', keepLines);
-  let done = null;
-  const exited = new Promise((ok) => {
-    child.once('error', (e) => { keepLines(`${name}: ${e}`); ok(done = { code: null, error: e }); });
-    child.once('exit', (code, signal) => { children.delete(child); ok(done = { code, signal }); });
-  });
-  return {
-    log,
-    get exited() { return done; },
-    async stop(signal, timeoutMs) {
-      if (!done) child.kill(signal);
-      let timer;
-      const late = new Promise((ok) => { timer = setTimeout(() => ok(null), timeoutMs); });
-      const r = await Promise.race([exited, late]);
-      clearTimeout(timer);
-      if (r) return r;
-      child.kill('SIGKILL');
-      await exited;
-      return { code: null, signal: 'SIGKILL', hung: true };
-    },
-  };
-}
-
-function describe({ code, signal, error, hung }) {
-  if (error) return String(error.message);
-  if (hung) return 'did not stop in time, killed';
-  return signal ? `signal ${signal}` : `exit status ${code}`;
-}
-
-function tap(n, name, { problems, notes }) {
-  console.log(`${problems.length ? 'not ok' : 'ok'} ${n} - ${name}`);
-  for (const l of [...problems, ...notes]) console.log(`# ${l}`);
-}
-
-const firstLine = (e) => String(e?.message ?? e).split('\n')[0];
-const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-
-main().catch((e) => {
-  console.log('not ok 1 - the WebRTC publish test itself failed');
-  console.log(`# ${String(e?.stack ?? e).split('\n').join('\n# ')}`);
-  process.exitCode = 1;
-});
+runTest({
+  name: 'WebRTC publish', cases, needs: ['playwright-core', 'hls.js', 'sora-js-sdk'],
+  dataPrefix: 'nagare-webrtc-publish-', serveLog: 25, serveStopNote: 3,
+}, main);
