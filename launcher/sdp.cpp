@@ -629,6 +629,7 @@ Result<Choice> choose(const Description& offer) {
   c.audio_payload_type = a.payload_type;
   c.audio_fmtp = a.fmtp;
   c.transport_cc = std::find(v.rtcp_fb.begin(), v.rtcp_fb.end(), "transport-cc") != v.rtcp_fb.end();
+  c.nack = std::find(v.rtcp_fb.begin(), v.rtcp_fb.end(), "nack") != v.rtcp_fb.end();
   return success(std::move(c));
 }
 

@@ -70,6 +70,7 @@ struct Choice {
   int audio_payload_type = -1;
   std::string audio_fmtp;        // e.g. "minptime=10;useinbandfec=1"
   bool transport_cc = false;     // the video format offers rtcp-fb transport-cc
+  bool nack = false;             // the video format offers rtcp-fb nack (retransmission)
 };
 
 // Chooses from an offer. The first audio m-line and the first video m-line

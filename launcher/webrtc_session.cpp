@@ -1,6 +1,5 @@
 #include "webrtc_session.hpp"
 
-
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
@@ -58,16 +57,11 @@ void rewrite_payload_type(GstBuffer* buffer, int payload_type) {
   bytes[1] = static_cast<std::uint8_t>((bytes[1] & 0x80) | (payload_type & 0x7f));
 }
 
-void set_if_property(gpointer object, const char* name, const GValue* value) {
-  if (g_object_class_find_property(G_OBJECT_GET_CLASS(object), name)) g_object_set_property(G_OBJECT(object), name, value);
-}
-
 }  // namespace
 
 // What a forwarding probe needs; it lives as long as the session's pipeline.
 struct WebrtcSession::Forward {
   int payload_type;
-  std::atomic<std::uint64_t>* packets;
   std::atomic<std::int64_t>* last_packet_us;
 };
 
@@ -165,11 +159,7 @@ bool WebrtcSession::build(std::string* error) {
   if (ice) {
     // Browsers, OBS and ffmpeg all reach a server over UDP; TCP candidates
     // would only lengthen the answer.
-    GValue no = G_VALUE_INIT;
-    g_value_init(&no, G_TYPE_BOOLEAN);
-    g_value_set_boolean(&no, FALSE);
-    set_if_property(ice, "ice-tcp", &no);
-    g_value_unset(&no);
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "ice-tcp")) g_object_set(ice, "ice-tcp", FALSE, nullptr);
     if (options_.min_port != 0) {
       g_object_set(ice, "min-rtp-port", static_cast<guint>(options_.min_port), "max-rtp-port",
                    static_cast<guint>(options_.max_port), nullptr);
@@ -268,18 +258,11 @@ void WebrtcSession::answer(const std::string& offer, const sdp::Choice& choice, 
   // It also leaves out plain "nack" although its jitter buffer asks for
   // retransmissions (do-nack below): without the line the publisher would
   // not resend.
-  bool offers_nack = false;
-  if (const auto parsed = sdp::parse(offer); parsed.value && choice.video_index < parsed.value->media.size()) {
-    for (const auto& format : parsed.value->media[choice.video_index].formats) {
-      if (format.payload_type != choice.video_payload_type) continue;
-      for (const auto& fb : format.rtcp_fb) offers_nack = offers_nack || fb == "nack";
-    }
-  }
-  mend_local_ = [choice, offers_nack](std::string text) {
+  mend_local_ = [choice](std::string text) {
     text = sdp::set_fmtp(text, choice.video_mid, choice.video_payload_type, choice.video_fmtp);
     const std::string pt = std::to_string(choice.video_payload_type);
     const std::string nack = "a=rtcp-fb:" + pt + " nack\r\n";
-    if (offers_nack && text.find(nack) == std::string::npos) {
+    if (choice.nack && text.find(nack) == std::string::npos) {
       if (const auto at = text.find("a=rtcp-fb:" + pt + " "); at != std::string::npos) text.insert(at, nack);
     }
     return text;
@@ -464,7 +447,7 @@ void WebrtcSession::on_pad_added(GstPad* pad) {
     sink = gst_element_factory_make("udpsink", nullptr);
     g_object_set(sink, "host", target_.host.c_str(), "port", static_cast<gint>(video ? target_.video_port : target_.audio_port),
                  "sync", FALSE, "async", FALSE, nullptr);
-    auto* f = new Forward{video ? target_.video_payload_type : target_.audio_payload_type, &packets_, &last_packet_us_};
+    auto* f = new Forward{video ? target_.video_payload_type : target_.audio_payload_type, &last_packet_us_};
     gst_pad_add_probe(
         pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
         [](GstPad*, GstPadProbeInfo* info, gpointer data) -> GstPadProbeReturn {
@@ -473,7 +456,6 @@ void WebrtcSession::on_pad_added(GstPad* pad) {
             GstBuffer* buffer = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
             GST_PAD_PROBE_INFO_DATA(info) = buffer;
             rewrite_payload_type(buffer, f->payload_type);
-            f->packets->fetch_add(1, std::memory_order_relaxed);
           } else {
             GstBufferList* list = gst_buffer_list_make_writable(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
             GST_PAD_PROBE_INFO_DATA(info) = list;
@@ -485,7 +467,6 @@ void WebrtcSession::on_pad_added(GstPad* pad) {
                   return TRUE;
                 },
                 GINT_TO_POINTER(f->payload_type));
-            f->packets->fetch_add(gst_buffer_list_length(list), std::memory_order_relaxed);
           }
           f->last_packet_us->store(now_us(), std::memory_order_relaxed);
           return GST_PAD_PROBE_OK;

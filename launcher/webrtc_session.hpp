@@ -81,16 +81,11 @@ class WebrtcSession : public std::enable_shared_from_this<WebrtcSession> {
   // Ends the session (idempotent); on_ended is not called for it.
   void close();
 
-  const std::string& name() const { return name_; }
-  bool connected() const { return connected_; }
   // The mids of the audio and video m-lines of the current description.
   const std::string& audio_mid() const { return audio_mid_; }
   const std::string& video_mid() const { return video_mid_; }
   // Runs once, on the main context, when ICE and DTLS are up.
   void on_connected(std::function<void()> callback) { on_connected_ = std::move(callback); }
-
-  // Packets forwarded to the channel so far.
-  std::uint64_t packets() const { return packets_.load(std::memory_order_relaxed); }
 
  private:
   WebrtcSession(std::string name, WebrtcOptions options, RtpTarget target, Ended on_ended);
@@ -132,7 +127,6 @@ class WebrtcSession : public std::enable_shared_from_this<WebrtcSession> {
   guint health_source_ = 0;
   std::int64_t exchanged_at_us_ = 0;  // when both descriptions were set
 
-  std::atomic<std::uint64_t> packets_{0};
   std::atomic<std::int64_t> last_packet_us_{0};
   std::int64_t last_key_request_us_ = 0;
 

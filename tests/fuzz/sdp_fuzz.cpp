@@ -57,7 +57,7 @@ bool same(const Choice& a, const Choice& b) {
   return a.video_index == b.video_index && a.video_mid == b.video_mid && a.video_payload_type == b.video_payload_type &&
          a.video_fmtp == b.video_fmtp && a.audio_index == b.audio_index && a.audio_mid == b.audio_mid &&
          a.audio_payload_type == b.audio_payload_type && a.audio_fmtp == b.audio_fmtp &&
-         a.transport_cc == b.transport_cc;
+         a.transport_cc == b.transport_cc && a.nack == b.nack;
 }
 
 void check_choice(const Description& d, const Choice& c) {

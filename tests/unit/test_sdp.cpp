@@ -114,6 +114,7 @@ void check_same(const Choice& a, const Choice& b) {
   CHECK(a.audio_payload_type == b.audio_payload_type);
   CHECK(a.audio_fmtp == b.audio_fmtp);
   CHECK(a.transport_cc == b.transport_cc);
+  CHECK(a.nack == b.nack);
 }
 
 // Small offers in Chromium's shape, for the cases no browser sends.
@@ -350,6 +351,7 @@ TEST_CASE("sdp: from Chromium's offer nagare takes H.264 42e01f with packetizati
   CHECK(c.audio_payload_type == 111);
   CHECK(c.audio_fmtp == "minptime=10;useinbandfec=1");
   CHECK(c.transport_cc);
+  CHECK(c.nack);
   CHECK(preferred_h264_profile(offer) == "42e01f");
 }
 
@@ -421,7 +423,14 @@ TEST_CASE("sdp: webrtcbin's offer: OPUS in capitals, video first, its own mids",
   CHECK(c.audio_payload_type == 97);
   CHECK(c.audio_fmtp == "sprop-maxcapturerate=48000;sprop-stereo=0");
   CHECK_FALSE(c.transport_cc);
+  CHECK(c.nack);
   CHECK(preferred_h264_profile(offer) == "42c01f");
+  // Without the plain "nack" line (PLI alone is no retransmission).
+  std::string no_nack = offer;
+  const std::string line = "a=rtcp-fb:96 nack\r\n";
+  REQUIRE(no_nack.find(line) != std::string::npos);
+  no_nack.erase(no_nack.find(line), line.size());
+  CHECK_FALSE(chosen(no_nack).nack);
 }
 
 TEST_CASE("sdp: choose says what the offer lacks", "[sdp]") {
