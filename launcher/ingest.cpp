@@ -31,6 +31,12 @@ constexpr gushort kCloseConflict = 4409;
 constexpr gushort kCloseEnded = 4000;
 constexpr gushort kCloseInternal = 4500;
 
+// An ICE server as RFC 7064 writes it (stun:host:port); webrtcbin takes
+// stun://host:port, which is how the options hold it.
+std::string ice_server_uri(const std::string& server) {
+  return server.rfind("stun://", 0) == 0 ? "stun:" + server.substr(7) : server;
+}
+
 std::string lowercase(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -185,10 +191,8 @@ void Ingest::whip_options(SoupServerMessage* msg, bool session) {
 void Ingest::whip(SoupServerMessage* msg, const std::string& method, std::string_view rest, const std::string& body) {
   set_header(msg, "Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Patch, Accept-Post");
   for (const auto& server : options_.stun_servers) {
-    // stun://host:port as webrtcbin takes it; stun:host:port as RFC 7064 writes it.
-    std::string uri = server.rfind("stun://", 0) == 0 ? "stun:" + server.substr(7) : server;
     soup_message_headers_append(soup_server_message_get_response_headers(msg), "Link",
-                                ("<" + uri + ">; rel=\"ice-server\"").c_str());
+                                ("<" + ice_server_uri(server) + ">; rel=\"ice-server\"").c_str());
   }
   const auto slash = rest.find('/');
   const std::string playback_id(rest.substr(0, slash));
@@ -293,17 +297,6 @@ void Ingest::add_signaling(SoupServer* server, const char* path) {
       this, nullptr);
 }
 
-namespace {
-
-// One signaling message. Returns false when the connection was closed.
-bool handle_signaling_message(Ingest::Signaling& s, const Json& message, const Ingest::Find& by_channel_id,
-                              const std::function<std::shared_ptr<Ingest::Publisher>(const Ingest::ChannelRef&,
-                                                                                     std::string*, int*)>& start,
-                              const std::function<void(Ingest::Publisher&, const std::string&)>& end,
-                              const WebrtcOptions& options);
-
-}  // namespace
-
 void Ingest::on_signaling_open(SoupWebsocketConnection* connection) {
   auto s = std::make_shared<Signaling>();
   s->ingest = this;
@@ -330,15 +323,8 @@ void Ingest::on_signaling_open(SoupWebsocketConnection* connection) {
                          !message["type"].is_string()) {
                        return sig->close(kCloseMalformed, "malformed message: expected a JSON object with a \"type\"");
                      }
-                     Ingest& ingest = *sig->ingest;
                      auto keep = sig->shared_from_this();
-                     handle_signaling_message(
-                         *sig, message, ingest.by_channel_id_,
-                         [&ingest](const ChannelRef& ref, std::string* error, int* status) {
-                           return ingest.start_publisher(ref, "Sora signaling", error, status);
-                         },
-                         [&ingest](Publisher& p, const std::string& why) { ingest.ended(p.channel_id, &p, why); },
-                         ingest.options_);
+                     sig->ingest->on_signaling_message(*sig, message);
                    }),
                    s.get());
   g_signal_connect(connection, "closed", G_CALLBACK(+[](SoupWebsocketConnection*, gpointer data) {
@@ -354,13 +340,8 @@ void Ingest::on_signaling_open(SoupWebsocketConnection* connection) {
                    s.get());
 }
 
-namespace {
-
-bool handle_signaling_message(Ingest::Signaling& s, const Json& message, const Ingest::Find& by_channel_id,
-                              const std::function<std::shared_ptr<Ingest::Publisher>(const Ingest::ChannelRef&,
-                                                                                     std::string*, int*)>& start,
-                              const std::function<void(Ingest::Publisher&, const std::string&)>& end,
-                              const WebrtcOptions& options) {
+// One signaling message on an open WebSocket.
+void Ingest::on_signaling_message(Signaling& s, const Json& message) {
   const std::string type = message["type"].get<std::string>();
   auto string_field = [&](const char* name) -> std::optional<std::string> {
     if (!message.contains(name) || !message[name].is_string()) return std::nullopt;
@@ -370,7 +351,7 @@ bool handle_signaling_message(Ingest::Signaling& s, const Json& message, const I
   if (type == "connect") {
     if (s.publisher || s.offered) {
       s.close(kCloseMalformed, "malformed message: connect was already sent");
-      return false;
+      return;
     }
     if (s.connect_wait) {
       g_source_remove(s.connect_wait);
@@ -380,23 +361,23 @@ bool handle_signaling_message(Ingest::Signaling& s, const Json& message, const I
     const auto channel_id = string_field("channel_id");
     if (!role || !channel_id) {
       s.close(kCloseMalformed, "malformed message: connect needs \"role\" and \"channel_id\" strings");
-      return false;
+      return;
     }
     if (*role != "sendonly" && *role != "sendrecv") {
       s.close(kCloseForbidden, "role " + *role + ": nagare takes publishers only (sendonly); watch the playlist_url");
-      return false;
+      return;
     }
-    const auto ref = by_channel_id(*channel_id);
+    const auto ref = by_channel_id_(*channel_id);
     if (!ref) {
       s.close(kCloseNoChannel, "channel_id: no such channel");
-      return false;
+      return;
     }
     std::string error;
     int status = 0;
-    auto publisher = start(*ref, &error, &status);
+    auto publisher = start_publisher(*ref, "Sora signaling", &error, &status);
     if (!publisher) {
       s.close(status == SOUP_STATUS_CONFLICT ? kCloseConflict : kCloseInternal, error);
-      return false;
+      return;
     }
     s.publisher = publisher;
     publisher->signaling = s.weak_from_this();
@@ -404,7 +385,7 @@ bool handle_signaling_message(Ingest::Signaling& s, const Json& message, const I
     s.connection_id = random_hex(13);
     s.client_id = string_field("client_id").value_or(s.connection_id);
     const std::string probe = string_field("sdp").value_or("");
-    std::weak_ptr<Ingest::Signaling> weak = s.weak_from_this();
+    std::weak_ptr<Signaling> weak = s.weak_from_this();
     publisher->session->on_connected([weak, channel_id = *channel_id] {
       auto sig = weak.lock();
       if (!sig) return;
@@ -414,9 +395,7 @@ bool handle_signaling_message(Ingest::Signaling& s, const Json& message, const I
                  {"channel_connections", 1}, {"channel_sendonly_connections", 1}});
     });
     Json ice_servers = Json::array();
-    for (const auto& server : options.stun_servers) {
-      ice_servers.push_back({{"urls", Json::array({server.rfind("stun://", 0) == 0 ? "stun:" + server.substr(7) : server})}});
-    }
+    for (const auto& server : options_.stun_servers) ice_servers.push_back({{"urls", Json::array({ice_server_uri(server)})}});
     publisher->session->offer(
         sdp::preferred_h264_profile(probe), [weak, ice_servers](std::string offer, std::string error) {
           auto sig = weak.lock();
@@ -430,7 +409,7 @@ bool handle_signaling_message(Ingest::Signaling& s, const Json& message, const I
                      {"config", {{"iceServers", ice_servers}, {"iceTransportPolicy", "all"}}}});
           // Ping from now on; an unanswered ping means the publisher is gone.
           sig->ping_source = g_timeout_add_seconds(kPingIntervalS, [](gpointer data) -> gboolean {
-            auto* s2 = static_cast<Ingest::Signaling*>(data);
+            auto* s2 = static_cast<Signaling*>(data);
             if (s2->pong_due) {
               s2->ping_source = 0;
               s2->close(kCloseTimeout, "no pong within " + std::to_string(kPingIntervalS) + " s");
@@ -441,20 +420,20 @@ bool handle_signaling_message(Ingest::Signaling& s, const Json& message, const I
             return G_SOURCE_CONTINUE;
           }, sig.get());
         });
-    return true;
+    return;
   }
 
   if (!s.publisher) {
     s.close(kCloseMalformed, "malformed message: " + type + " before connect");
-    return false;
+    return;
   }
   if (type == "answer") {
     const auto answer = string_field("sdp");
     if (!answer || !s.offered) {
       s.close(kCloseMalformed, !answer ? "malformed message: answer needs \"sdp\"" : "malformed message: answer before offer");
-      return false;
+      return;
     }
-    std::weak_ptr<Ingest::Signaling> weak = s.weak_from_this();
+    std::weak_ptr<Signaling> weak = s.weak_from_this();
     s.publisher->session->accept_answer(*answer, [weak](std::string, std::string error) {
       if (auto sig = weak.lock(); sig && !error.empty()) sig->close(kCloseMalformed, error);
     });
@@ -462,7 +441,7 @@ bool handle_signaling_message(Ingest::Signaling& s, const Json& message, const I
     const auto candidate = string_field("candidate");
     if (!candidate) {
       s.close(kCloseMalformed, "malformed message: candidate needs \"candidate\"");
-      return false;
+      return;
     }
     unsigned index = 0;
     if (message.contains("sdpMLineIndex") && message["sdpMLineIndex"].is_number_unsigned()) {
@@ -476,14 +455,10 @@ bool handle_signaling_message(Ingest::Signaling& s, const Json& message, const I
   } else if (type == "disconnect") {
     auto publisher = s.publisher;
     s.close(kCloseNormal, "disconnect");
-    end(*publisher, "the publisher disconnected");
-    return false;
+    ended(publisher->channel_id, publisher.get(), "the publisher disconnected");
   }
   // Anything else (stats, re-answer, …) is not needed by a receive-only
   // server and is ignored, as newer clients may send more.
-  return true;
 }
-
-}  // namespace
 
 }  // namespace nagare::launcher

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,7 @@ class Ingest {
   std::shared_ptr<Publisher> start_publisher(const ChannelRef& ref, const char* how, std::string* error, int* status);
   void ended(const std::string& channel_id, const Publisher* publisher, const std::string& why);
   void on_signaling_open(SoupWebsocketConnection* connection);
+  void on_signaling_message(Signaling& s, const nlohmann::json& message);
 
   WebrtcOptions options_;
   Find by_playback_id_;

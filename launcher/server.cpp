@@ -419,14 +419,9 @@ struct Server::Impl {
     // it reads.
     const std::string_view path = raw_path;
     set_header(msg, "Access-Control-Allow-Origin", "*");
-    if (starts_with(path, "/whip/")) {
-      if (request_body_of(msg).too_large) {
-        return reply_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                           "the body is larger than " + std::to_string(kMaxBody) + " bytes");
-      }
-      return ingest->whip(msg, method, path.substr(6), request_body(msg));
-    }
-    if (method == "OPTIONS") {
+    // WHIP answers its own preflight (it allows PATCH and exposes Location).
+    const bool whip = starts_with(path, "/whip/");
+    if (method == "OPTIONS" && !whip) {
       set_header(msg, "Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS");
       set_header(msg, "Access-Control-Allow-Headers", "Authorization, Content-Type, X-Sora-Target");
       set_header(msg, "Access-Control-Max-Age", "86400");
@@ -437,6 +432,7 @@ struct Server::Impl {
       return reply_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
                          "the body is larger than " + std::to_string(kMaxBody) + " bytes");
     }
+    if (whip) return ingest->whip(msg, method, path.substr(6), request_body(msg));
     const bool read = method == "GET" || method == "HEAD";
     if (path == "/") {
       if (method == "POST") return rpc(msg);
