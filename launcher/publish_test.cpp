@@ -21,6 +21,30 @@ namespace nagare::launcher {
 
 namespace {
 
+// Sends `msg`, with `token` as its Bearer credential when there is one, and
+// waits (10 s at most) for the answer: the status (0 when none came) and
+// the body, or why nothing came.
+std::pair<guint, std::string> send_http(SoupMessage* msg, const std::string& token) {
+  if (!token.empty()) {
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", ("Bearer " + token).c_str());
+  }
+  SoupSession* session = soup_session_new_with_options("timeout", 10u, nullptr);
+  GError* error = nullptr;
+  GBytes* bytes = soup_session_send_and_read(session, msg, nullptr, &error);
+  std::string body;
+  if (bytes) {
+    gsize size = 0;
+    const auto* data = static_cast<const char*>(g_bytes_get_data(bytes, &size));
+    body.assign(data, size);
+    g_bytes_unref(bytes);
+  } else {
+    body = error ? error->message : "no answer";
+  }
+  g_clear_error(&error);
+  g_object_unref(session);
+  return {bytes ? soup_message_get_status(msg) : 0, body};
+}
+
 std::string sources(const TestPublisher::Options& o, const std::string& video_sink, const std::string& audio_sink) {
   const std::string fps = std::to_string(o.fps);
   return "videotestsrc is-live=true pattern=smpte ! video/x-raw,width=" + std::to_string(o.width) +
@@ -45,36 +69,23 @@ std::optional<std::string> TestPublisher::ports_from_channel_url(const std::stri
                                                                  bool keep_host, Options& o) {
   SoupMessage* msg = soup_message_new("GET", url.c_str());
   if (!msg) return url + ": not an http(s) URL";
-  if (!token.empty()) {
-    soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", ("Bearer " + token).c_str());
-  }
-  SoupSession* session = soup_session_new();
-  GError* error = nullptr;
-  GBytes* body = soup_session_send_and_read(session, msg, nullptr, &error);
+  const auto [status, body] = send_http(msg, token);
   std::optional<std::string> problem;
-  const guint status = soup_message_get_status(msg);
-  if (!body) {
-    problem = url + ": " + (error ? error->message : "no answer");
+  const auto answer = nlohmann::json::parse(body, nullptr, false);
+  if (status == 0) {
+    problem = url + ": " + body;
+  } else if (status != 200) {
+    problem = url + ": HTTP " + std::to_string(status) +
+              (answer.is_object() && answer.contains("error") ? ": " + answer["error"].dump() : "");
+  } else if (!answer.is_object() || !answer.contains("rtp") || !answer["rtp"].is_object() ||
+             !answer["rtp"].value("video_port", nlohmann::json()).is_number_integer() ||
+             !answer["rtp"].value("audio_port", nlohmann::json()).is_number_integer()) {
+    problem = url + ": the answer has no rtp.video_port and rtp.audio_port (is it /api/channels/<channel_id>?)";
   } else {
-    gsize size = 0;
-    const auto* data = static_cast<const char*>(g_bytes_get_data(body, &size));
-    const auto answer = nlohmann::json::parse(data, data + size, nullptr, false);
-    if (status != 200) {
-      problem = url + ": HTTP " + std::to_string(status) +
-                (answer.is_object() && answer.contains("error") ? ": " + answer["error"].dump() : "");
-    } else if (!answer.is_object() || !answer.contains("rtp") || !answer["rtp"].is_object() ||
-               !answer["rtp"].value("video_port", nlohmann::json()).is_number_integer() ||
-               !answer["rtp"].value("audio_port", nlohmann::json()).is_number_integer()) {
-      problem = url + ": the answer has no rtp.video_port and rtp.audio_port (is it /api/channels/<channel_id>?)";
-    } else {
-      o.video_port = answer["rtp"]["video_port"].get<int>();
-      o.audio_port = answer["rtp"]["audio_port"].get<int>();
-      if (!keep_host) o.host = g_uri_get_host(soup_message_get_uri(msg));
-    }
-    g_bytes_unref(body);
+    o.video_port = answer["rtp"]["video_port"].get<int>();
+    o.audio_port = answer["rtp"]["audio_port"].get<int>();
+    if (!keep_host) o.host = g_uri_get_host(soup_message_get_uri(msg));
   }
-  g_clear_error(&error);
-  g_object_unref(session);
   g_object_unref(msg);
   return problem;
 }
@@ -232,11 +243,10 @@ struct WhipPublisher {
 
     SoupMessage* msg = soup_message_new("POST", url.c_str());
     if (!msg) return fail(url + ": not an http(s) URL");
-    soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", ("Bearer " + token).c_str());
     GBytes* body = g_bytes_new(offer.data(), offer.size());
     soup_message_set_request_body_from_bytes(msg, "application/sdp", body);
     g_bytes_unref(body);
-    auto [status_code, answer] = send(msg);
+    auto [status_code, answer] = send_http(msg, token);
     if (status_code != 201) {
       g_object_unref(msg);
       return fail(url + ": HTTP " + std::to_string(status_code) + ": " + answer);
@@ -261,30 +271,11 @@ struct WhipPublisher {
     log_line("publish-test", "WHIP session " + location);
   }
 
-  static std::pair<guint, std::string> send(SoupMessage* msg) {
-    SoupSession* session = soup_session_new_with_options("timeout", 10u, nullptr);
-    GError* error = nullptr;
-    GBytes* bytes = soup_session_send_and_read(session, msg, nullptr, &error);
-    std::string body;
-    if (bytes) {
-      gsize size = 0;
-      const auto* data = static_cast<const char*>(g_bytes_get_data(bytes, &size));
-      body.assign(data, size);
-      g_bytes_unref(bytes);
-    } else {
-      body = error ? error->message : "no answer";
-    }
-    g_clear_error(&error);
-    g_object_unref(session);
-    return {bytes ? soup_message_get_status(msg) : 0, body};
-  }
-
   void end_session() {
     if (location.empty()) return;
     SoupMessage* msg = soup_message_new("DELETE", location.c_str());
     if (!msg) return;
-    soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", ("Bearer " + token).c_str());
-    auto [code, body] = send(msg);
+    auto [code, body] = send_http(msg, token);
     g_object_unref(msg);
     log_line("publish-test", "WHIP DELETE: HTTP " + std::to_string(code));
   }
