@@ -7,6 +7,7 @@
 #include "channel.hpp"
 #include "ids.hpp"
 #include "log.hpp"
+#include "signaling.hpp"
 #include "soup_reply.hpp"
 
 namespace nagare::launcher {
@@ -318,10 +319,9 @@ void Ingest::on_signaling_open(SoupWebsocketConnection* connection) {
                      }
                      gsize size = 0;
                      const auto* text = static_cast<const char*>(g_bytes_get_data(bytes, &size));
-                     const Json message = Json::parse(text, text + size, nullptr, false);
-                     if (message.is_discarded() || !message.is_object() || !message.contains("type") ||
-                         !message["type"].is_string()) {
-                       return sig->close(kCloseMalformed, "malformed message: expected a JSON object with a \"type\"");
+                     auto message = signaling::parse(std::string_view(text, size));
+                     if (const auto* bad = std::get_if<signaling::Malformed>(&message)) {
+                       return sig->close(kCloseMalformed, bad->reason);
                      }
                      auto keep = sig->shared_from_this();
                      sig->ingest->on_signaling_message(*sig, message);
@@ -340,125 +340,108 @@ void Ingest::on_signaling_open(SoupWebsocketConnection* connection) {
                    s.get());
 }
 
-// One signaling message on an open WebSocket.
-void Ingest::on_signaling_message(Signaling& s, const Json& message) {
-  const std::string type = message["type"].get<std::string>();
-  auto string_field = [&](const char* name) -> std::optional<std::string> {
-    if (!message.contains(name) || !message[name].is_string()) return std::nullopt;
-    return message[name].get<std::string>();
-  };
-
-  if (type == "connect") {
-    if (s.publisher || s.offered) {
-      s.close(kCloseMalformed, "malformed message: connect was already sent");
-      return;
-    }
-    if (s.connect_wait) {
-      g_source_remove(s.connect_wait);
-      s.connect_wait = 0;
-    }
-    const auto role = string_field("role");
-    const auto channel_id = string_field("channel_id");
-    if (!role || !channel_id) {
-      s.close(kCloseMalformed, "malformed message: connect needs \"role\" and \"channel_id\" strings");
-      return;
-    }
-    if (*role != "sendonly" && *role != "sendrecv") {
-      s.close(kCloseForbidden, "role " + *role + ": nagare takes publishers only (sendonly); watch the playlist_url");
-      return;
-    }
-    const auto ref = by_channel_id_(*channel_id);
-    if (!ref) {
-      s.close(kCloseNoChannel, "channel_id: no such channel");
-      return;
-    }
-    std::string error;
-    int status = 0;
-    auto publisher = start_publisher(*ref, "Sora signaling", &error, &status);
-    if (!publisher) {
-      s.close(status == SOUP_STATUS_CONFLICT ? kCloseConflict : kCloseInternal, error);
-      return;
-    }
-    s.publisher = publisher;
-    publisher->signaling = s.weak_from_this();
-    s.role = *role;
-    s.connection_id = random_hex(13);
-    s.client_id = string_field("client_id").value_or(s.connection_id);
-    const std::string probe = string_field("sdp").value_or("");
-    std::weak_ptr<Signaling> weak = s.weak_from_this();
-    publisher->session->on_connected([weak, channel_id = *channel_id] {
-      auto sig = weak.lock();
-      if (!sig) return;
-      // What makes the Sora SDK report "connected".
-      sig->send({{"type", "notify"}, {"event_type", "connection.created"}, {"role", sig->role},
-                 {"client_id", sig->client_id}, {"connection_id", sig->connection_id}, {"channel_id", channel_id},
-                 {"channel_connections", 1}, {"channel_sendonly_connections", 1}});
-    });
-    Json ice_servers = Json::array();
-    for (const auto& server : options_.stun_servers) ice_servers.push_back({{"urls", Json::array({ice_server_uri(server)})}});
-    publisher->session->offer(
-        sdp::preferred_h264_profile(probe), [weak, ice_servers](std::string offer, std::string error) {
-          auto sig = weak.lock();
-          if (!sig || sig->closing) return;
-          if (!error.empty()) return sig->close(kCloseInternal, error);
-          sig->offered = true;
-          const auto& session = *sig->publisher->session;
-          sig->send({{"type", "offer"}, {"sdp", offer}, {"client_id", sig->client_id},
-                     {"connection_id", sig->connection_id}, {"simulcast", false}, {"spotlight", false},
-                     {"mid", {{"audio", session.audio_mid()}, {"video", session.video_mid()}}},
-                     {"config", {{"iceServers", ice_servers}, {"iceTransportPolicy", "all"}}}});
-          // Ping from now on; an unanswered ping means the publisher is gone.
-          sig->ping_source = g_timeout_add_seconds(kPingIntervalS, [](gpointer data) -> gboolean {
-            auto* s2 = static_cast<Signaling*>(data);
-            if (s2->pong_due) {
-              s2->ping_source = 0;
-              s2->close(kCloseTimeout, "no pong within " + std::to_string(kPingIntervalS) + " s");
-              return G_SOURCE_REMOVE;
-            }
-            s2->pong_due = true;
-            s2->send({{"type", "ping"}, {"stats", false}});
-            return G_SOURCE_CONTINUE;
-          }, sig.get());
-        });
+// A signaling connect: the publisher asks for an offer.
+void Ingest::on_signaling_connect(Signaling& s, const signaling::Connect& c) {
+  if (s.publisher || s.offered) {
+    s.close(kCloseMalformed, "malformed message: connect was already sent");
     return;
   }
+  if (s.connect_wait) {
+    g_source_remove(s.connect_wait);
+    s.connect_wait = 0;
+  }
+  if (c.role != "sendonly" && c.role != "sendrecv") {
+    s.close(kCloseForbidden, "role " + c.role + ": nagare takes publishers only (sendonly); watch the playlist_url");
+    return;
+  }
+  const auto ref = by_channel_id_(c.channel_id);
+  if (!ref) {
+    s.close(kCloseNoChannel, "channel_id: no such channel");
+    return;
+  }
+  std::string error;
+  int status = 0;
+  auto publisher = start_publisher(*ref, "Sora signaling", &error, &status);
+  if (!publisher) {
+    s.close(status == SOUP_STATUS_CONFLICT ? kCloseConflict : kCloseInternal, error);
+    return;
+  }
+  s.publisher = publisher;
+  publisher->signaling = s.weak_from_this();
+  s.role = c.role;
+  s.connection_id = random_hex(13);
+  s.client_id = c.client_id.value_or(s.connection_id);
+    std::weak_ptr<Signaling> weak = s.weak_from_this();
+  publisher->session->on_connected([weak, channel_id = c.channel_id] {
+    auto sig = weak.lock();
+    if (!sig) return;
+    // What makes the Sora SDK report "connected".
+    sig->send({{"type", "notify"}, {"event_type", "connection.created"}, {"role", sig->role},
+               {"client_id", sig->client_id}, {"connection_id", sig->connection_id}, {"channel_id", channel_id},
+               {"channel_connections", 1}, {"channel_sendonly_connections", 1}});
+  });
+  Json ice_servers = Json::array();
+  for (const auto& server : options_.stun_servers) ice_servers.push_back({{"urls", Json::array({ice_server_uri(server)})}});
+  publisher->session->offer(
+      sdp::preferred_h264_profile(c.probe_sdp), [weak, ice_servers](std::string offer, std::string error) {
+        auto sig = weak.lock();
+        if (!sig || sig->closing) return;
+        if (!error.empty()) return sig->close(kCloseInternal, error);
+        sig->offered = true;
+        const auto& session = *sig->publisher->session;
+        sig->send({{"type", "offer"}, {"sdp", offer}, {"client_id", sig->client_id},
+                   {"connection_id", sig->connection_id}, {"simulcast", false}, {"spotlight", false},
+                   {"mid", {{"audio", session.audio_mid()}, {"video", session.video_mid()}}},
+                   {"config", {{"iceServers", ice_servers}, {"iceTransportPolicy", "all"}}}});
+        // Ping from now on; an unanswered ping means the publisher is gone.
+        sig->ping_source = g_timeout_add_seconds(kPingIntervalS, [](gpointer data) -> gboolean {
+          auto* s2 = static_cast<Signaling*>(data);
+          if (s2->pong_due) {
+            s2->ping_source = 0;
+            s2->close(kCloseTimeout, "no pong within " + std::to_string(kPingIntervalS) + " s");
+            return G_SOURCE_REMOVE;
+          }
+          s2->pong_due = true;
+          s2->send({{"type", "ping"}, {"stats", false}});
+          return G_SOURCE_CONTINUE;
+        }, sig.get());
+      });
+}
 
+// One signaling message on an open WebSocket (never Malformed: the caller
+// closed the socket for those).
+void Ingest::on_signaling_message(Signaling& s, const signaling::Message& message) {
+  if (const auto* connect = std::get_if<signaling::Connect>(&message)) return on_signaling_connect(s, *connect);
   if (!s.publisher) {
-    s.close(kCloseMalformed, "malformed message: " + type + " before connect");
+    s.close(kCloseMalformed, "malformed message: " + signaling::type_of(message) + " before connect");
     return;
   }
-  if (type == "answer") {
-    const auto answer = string_field("sdp");
-    if (!answer || !s.offered) {
-      s.close(kCloseMalformed, !answer ? "malformed message: answer needs \"sdp\"" : "malformed message: answer before offer");
+  if (const auto* answer = std::get_if<signaling::Answer>(&message)) {
+    if (!s.offered) {
+      s.close(kCloseMalformed, "malformed message: answer before offer");
       return;
     }
     std::weak_ptr<Signaling> weak = s.weak_from_this();
-    s.publisher->session->accept_answer(*answer, [weak](std::string, std::string error) {
+    s.publisher->session->accept_answer(answer->sdp, [weak](std::string, std::string error) {
       if (auto sig = weak.lock(); sig && !error.empty()) sig->close(kCloseMalformed, error);
     });
-  } else if (type == "candidate") {
-    const auto candidate = string_field("candidate");
-    if (!candidate) {
-      s.close(kCloseMalformed, "malformed message: candidate needs \"candidate\"");
-      return;
-    }
+  } else if (const auto* candidate = std::get_if<signaling::Candidate>(&message)) {
     unsigned index = 0;
-    if (message.contains("sdpMLineIndex") && message["sdpMLineIndex"].is_number_unsigned()) {
-      index = message["sdpMLineIndex"].get<unsigned>();
-    } else if (const auto mid = string_field("sdpMid")) {
-      index = *mid == s.publisher->session->video_mid() ? 1 : 0;
+    if (candidate->mline_index) {
+      index = *candidate->mline_index;
+    } else if (candidate->mid) {
+      index = *candidate->mid == s.publisher->session->video_mid() ? 1 : 0;
     }
-    s.publisher->session->add_remote_candidate(index, *candidate);
-  } else if (type == "pong") {
+    s.publisher->session->add_remote_candidate(index, candidate->candidate);
+  } else if (std::holds_alternative<signaling::Pong>(message)) {
     s.pong_due = false;
-  } else if (type == "disconnect") {
+  } else if (std::holds_alternative<signaling::Disconnect>(message)) {
     auto publisher = s.publisher;
     s.close(kCloseNormal, "disconnect");
     ended(publisher->channel_id, publisher.get(), "the publisher disconnected");
   }
-  // Anything else (stats, re-answer, …) is not needed by a receive-only
-  // server and is ignored, as newer clients may send more.
+  // Other messages (stats, re-answer, …) are not needed by a receive-only
+  // server and are ignored, as newer clients may send more.
 }
 
 }  // namespace nagare::launcher

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "signaling.hpp"
 #include "webrtc_session.hpp"
 
 namespace nagare::launcher {
@@ -63,7 +64,8 @@ class Ingest {
   std::shared_ptr<Publisher> start_publisher(const ChannelRef& ref, const char* how, std::string* error, int* status);
   void ended(const std::string& channel_id, const Publisher* publisher, const std::string& why);
   void on_signaling_open(SoupWebsocketConnection* connection);
-  void on_signaling_message(Signaling& s, const nlohmann::json& message);
+  void on_signaling_message(Signaling& s, const signaling::Message& message);
+  void on_signaling_connect(Signaling& s, const signaling::Connect& connect);
 
   WebrtcOptions options_;
   Find by_playback_id_;
