@@ -3,12 +3,20 @@
 // Catch2's own TAP reporter writes one line per assertion, so meson would
 // count thousands of "tests" and put raw byte expansions into its logs. This
 // one writes one "ok"/"not ok" line per test case, the failed assertions of a
-// case as TAP comments before it, and the plan at the end.
+// case as TAP comments before it, and the plan at the end. A program may
+// add a check that every test case must also pass once it has ended
+// (case_end_check.hpp): the element tests look for leaked objects there.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include <sstream>
 #include <string>
+
+#include "case_end_check.hpp"
+
+namespace nagare::test {
+std::string (*case_end_check)() = nullptr;
+}
 
 namespace {
 
@@ -34,9 +42,12 @@ class TestCaseTapReporter : public Catch::StreamingReporterBase<TestCaseTapRepor
 
   void testCaseEnded(const Catch::TestCaseStats& stats) override {
     ++count_;
+    const std::string after = nagare::test::case_end_check ? nagare::test::case_end_check() : std::string();
+    if (!after.empty()) failures_ << comment(after);
     stream << failures_.str();
     failures_.str({});
-    stream << (stats.totals.assertions.allOk() ? "ok " : "not ok ") << count_ << " - " << one_line(stats.testInfo.name)
+    const bool ok = stats.totals.assertions.allOk() && after.empty();
+    stream << (ok ? "ok " : "not ok ") << count_ << " - " << one_line(stats.testInfo.name)
            << '\n'
            << std::flush;
     StreamingReporterBase::testCaseEnded(stats);
