@@ -1,24 +1,80 @@
-// libFuzzer target for the HLS segmenter: MPEG-TS from the muxer (or from
-// anywhere) in, segments out.
+// libFuzzer target for the HLS segmenter and the playlist it writes:
+// MPEG-TS from the muxer (or from anywhere) in, segments and a media
+// playlist out.
 //
 // Input format:
-//   byte 0: settings (bits 0-1: target 0.5/1/2/6 s; bit 2: key-frame requests)
+//   byte 0: settings (bits 0-1: target 0.5/1/2/6 s; bit 2: key-frame requests;
+//           bits 3-4: playlist window 0 (EVENT)/1/3/6)
 //   byte 1: size of the pieces the stream is pushed in (0 = all at once)
 //   then the transport stream.
 //
 // Checks beyond "no crash" (ASan/UBSan catch out-of-bounds and overflow):
 // every segment is whole transport packets starting with a sync byte, has a
-// duration of zero or more, and segments come out in order.
+// duration of zero or more, and segments come out in order. The segments go
+// through HlsWriter into memory: every playlist written starts with #EXTM3U,
+// has one URI line after each EXTINF, lists only segments that are on disk
+// and at most the window's count, and the last one ends with EXT-X-ENDLIST.
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <span>
+#include <sstream>
+#include <string>
 #include <vector>
 
+#include "hlssink/hls_writer.hpp"
 #include "hlssink/segmenter.hpp"
 
 namespace {
 
 [[noreturn]] void fail() { __builtin_trap(); }
+
+void check(bool ok) {
+  if (!ok) fail();
+}
+
+// Files in memory, each playlist checked as it is written.
+class MemoryIo final : public nagare::hls::HlsIo {
+ public:
+  explicit MemoryIo(std::uint32_t window) : window_(window) {}
+  std::optional<nagare::hls::IoError> write_segment(const std::string& path,
+                                                    std::span<const std::uint8_t> bytes) override {
+    files_[path] = bytes.size();
+    return std::nullopt;
+  }
+  std::optional<nagare::hls::IoError> write_playlist(const std::string& path, std::string_view text) override {
+    check(text.rfind("#EXTM3U\n", 0) == 0 && !text.empty() && text.back() == '\n');
+    std::istringstream lines{std::string(text)};
+    std::string line;
+    std::uint32_t entries = 0;
+    bool uri_due = false;
+    while (std::getline(lines, line)) {
+      if (line.rfind("#EXTINF:", 0) == 0) {
+        check(!uri_due);
+        uri_due = true;
+      } else if (!line.empty() && line[0] != '#') {
+        check(uri_due && files_.count(line) == 1);  // the playlist's folder is the segments' folder here
+        uri_due = false;
+        ++entries;
+      }
+    }
+    check(!uri_due);
+    check(window_ == 0 || entries <= window_);
+    last_playlist_ = std::string(text);
+    files_[path] = text.size();
+    return std::nullopt;
+  }
+  std::optional<nagare::hls::IoError> remove(const std::string& path) override {
+    check(files_.erase(path) == 1);
+    return std::nullopt;
+  }
+  const std::string& last_playlist() const { return last_playlist_; }
+
+ private:
+  std::uint32_t window_;
+  std::map<std::string, std::size_t> files_;
+  std::string last_playlist_;
+};
 
 void check(const std::vector<nagare::hls::Segment>& segments) {
   for (const auto& segment : segments) {
@@ -52,5 +108,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (segment.timeline < timeline) fail();
     timeline = segment.timeline;
   }
+
+  static constexpr std::uint32_t kWindows[] = {0, 1, 3, 6};
+  const std::uint32_t window = kWindows[(data[0] >> 3) & 0x03];
+  MemoryIo io(window);
+  auto writer = nagare::hls::HlsWriter::create(
+      nagare::hls::WriterConfig{.location = "s%05d.ts",
+                                .playlist_location = "index.m3u8",
+                                .playlist_root = "",
+                                .target = kTargets[data[0] & 0x03],
+                                .playlist_length = window,
+                                .max_files = window == 0 ? 0 : window + 2,
+                                .program_date_time = false},
+      io);
+  check(writer.has_value());
+  for (const auto& segment : done) check(!writer->add(segment));
+  check(!writer->end());
+  check(done.empty() || io.last_playlist().find("#EXT-X-ENDLIST\n") != std::string::npos);
   return 0;
 }
