@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "acceptor.hpp"
 #include "channel.hpp"
 #include "embedded.hpp"
 #include "files.hpp"
@@ -111,6 +112,7 @@ struct Server::Impl {
 
   ServerOptions options;
   SoupServer* soup = nullptr;
+  std::unique_ptr<Acceptor> acceptor;  // hands connections to soup
   std::string base_url;
   PortPool ports;
   std::map<std::string, std::unique_ptr<Entry>> channels;  // by channel id
@@ -122,6 +124,7 @@ struct Server::Impl {
 
   ~Impl() {
     ingest.reset();
+    acceptor.reset();
     if (soup) {
       soup_server_disconnect(soup);
       g_object_unref(soup);
@@ -527,18 +530,14 @@ std::unique_ptr<Server> Server::start(ServerOptions options, std::string* error)
                          nullptr);
       },
       nullptr, nullptr);
-  GError* gerror = nullptr;
-  const bool ok = soup_server_listen(impl->soup, address, static_cast<SoupServerListenOptions>(0), &gerror);
+  std::string why;
+  impl->acceptor = Acceptor::start(impl->soup, address, &why);
   g_object_unref(address);
-  if (!ok) {
-    *error = "cannot listen on " + listen + ": " + (gerror ? gerror->message : "unknown error");
-    g_clear_error(&gerror);
+  if (!impl->acceptor) {
+    *error = "cannot listen on " + listen + ": " + why;
     return nullptr;
   }
-  GSList* uris = soup_server_get_uris(impl->soup);
-  std::string actual = uris ? g_uri_to_string(static_cast<GUri*>(uris->data)) : "http://" + listen + "/";
-  g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
-  if (!actual.empty() && actual.back() == '/') actual.pop_back();
+  const std::string& actual = impl->acceptor->url();
   impl->base_url = impl->options.public_url.empty() ? actual : impl->options.public_url;
   if (!impl->base_url.empty() && impl->base_url.back() == '/') impl->base_url.pop_back();
   if (const int e = make_dirs(impl->options.data_dir + "/channels")) {
