@@ -90,7 +90,7 @@
 #include <gst/gst.h>
 #include <sched.h>
 #include <sys/resource.h>
-#include <time.h>
+#include <ctime>
 
 #include <algorithm>
 #include <array>
@@ -475,7 +475,7 @@ void print_check(Variant variant, const Trace& trace, const RunResult& r) {
   }
   std::printf("\n");
   if (!r.stats.empty()) std::printf("%-16s stats: %s\n", "", r.stats.c_str());
-  const double n = static_cast<double>(trace.packets.size());
+  const auto n = static_cast<double>(trace.packets.size());
   std::printf("%-16s clock waits/packet: %.3f blocked, %.3f early, %.3f cut short\n", "",
               static_cast<double>(r.clock.waits) / n, static_cast<double>(r.clock.early) / n,
               static_cast<double>(r.clock.unscheduled) / n);

@@ -28,7 +28,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <gst/rtp/gstrtpbuffer.h>
-#include <time.h>
+#include <ctime>
 
 #include <algorithm>
 #include <cstdint>
@@ -329,6 +329,7 @@ int main(int argc, char** argv) {
   if (options.only) {
     const char* factory = options.only->c_str();
     std::vector<double> rates;
+    rates.reserve(static_cast<std::size_t>(options.rounds));
     for (int r = 0; r < options.rounds; ++r)
       rates.push_back(static_cast<double>(packets.buffers.size()) * options.passes /
                       run_round(factory, packets, options.passes));

@@ -98,7 +98,7 @@ AudioSpec parse_audio(const Json& j, const std::string& path) {
     } else if (c == "aac") {
       a.codec = AudioCodec::kAac;
     } else {
-      fail(join(path, "codec"), "must be \"mp3\" or \"aac\"");
+      fail(join(path, "codec"), R"(must be "mp3" or "aac")");
     }
   }
   if (!j.contains("bps")) fail(join(path, "bps"), "is required");

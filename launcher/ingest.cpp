@@ -251,7 +251,7 @@ void Ingest::whip_create(SoupServerMessage* msg, const std::string& playback_id,
   g_object_ref(msg);
   const std::string location = "/whip/" + playback_id + "/sessions/" + publisher->whip_session_id;
   std::weak_ptr<Publisher> weak = publisher;
-  publisher->session->answer(body, *choice.value, [this, msg, location, weak](std::string answer, std::string error) {
+  publisher->session->answer(body, *choice.value, [this, msg, location, weak](std::string answer, const std::string& error) {
     auto p = weak.lock();
     if (!error.empty() || !p) {
       reply_error(msg, error.rfind("offer", 0) == 0 ? SOUP_STATUS_BAD_REQUEST : SOUP_STATUS_INTERNAL_SERVER_ERROR,
@@ -383,7 +383,7 @@ void Ingest::on_signaling_connect(Signaling& s, const signaling::Connect& c) {
   Json ice_servers = Json::array();
   for (const auto& server : options_.stun_servers) ice_servers.push_back({{"urls", Json::array({ice_server_uri(server)})}});
   publisher->session->offer(
-      sdp::preferred_h264_profile(c.probe_sdp), [weak, ice_servers](std::string offer, std::string error) {
+      sdp::preferred_h264_profile(c.probe_sdp), [weak, ice_servers](std::string offer, const std::string& error) {
         auto sig = weak.lock();
         if (!sig || sig->closing) return;
         if (!error.empty()) return sig->close(kCloseInternal, error);
@@ -422,7 +422,7 @@ void Ingest::on_signaling_message(Signaling& s, const signaling::Message& messag
       return;
     }
     std::weak_ptr<Signaling> weak = s.weak_from_this();
-    s.publisher->session->accept_answer(answer->sdp, [weak](std::string, std::string error) {
+    s.publisher->session->accept_answer(answer->sdp, [weak](const std::string&, const std::string& error) {
       if (auto sig = weak.lock(); sig && !error.empty()) sig->close(kCloseMalformed, error);
     });
   } else if (const auto* candidate = std::get_if<signaling::Candidate>(&message)) {

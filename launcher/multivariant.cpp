@@ -69,7 +69,7 @@ void estimate_bandwidth(const Rendition& r, std::int64_t video_bps, double fps, 
   const double audio = audio_on_wire(r.audio);
   // Each segment opens with a PAT and a PMT.
   const double tables = 2 * kTsPacket * 8 / segment_duration;
-  const double video = static_cast<double>(video_bps);
+  const auto video = static_cast<double>(video_bps);
   info.average_bps = std::llround(video_on_wire(video, fps) + audio + tables);
   info.peak_bps = std::llround(video_on_wire(video * kVideoPeak, fps) + audio + tables);
 }

@@ -1,7 +1,7 @@
 #include "pipelines.hpp"
 
 #include <gst/gst.h>
-#include <limits.h>
+#include <climits>
 #include <unistd.h>
 
 #include <cerrno>

@@ -9,8 +9,8 @@ namespace nagare::launcher::sdp {
 
 namespace {
 
-constexpr std::size_t kMaxDescription = 64 * 1024;
-constexpr std::size_t kMaxFragment = 16 * 1024;
+constexpr std::size_t kMaxDescription = std::size_t{64} * 1024;
+constexpr std::size_t kMaxFragment = std::size_t{16} * 1024;
 constexpr long long kMaxPayloadType = 127;  // RFC 3550 §5.1: seven bits
 constexpr long long kMaxPort = 65535;
 
@@ -698,10 +698,10 @@ std::string set_fmtp(std::string_view description, std::string_view mid, int pay
   return out;
 }
 
-std::vector<std::string> order_candidates(std::vector<std::string> candidates) {
+std::vector<std::string> order_candidates(const std::vector<std::string>& candidates) {
   std::vector<std::pair<int, std::string>> classified;
   std::unordered_set<std::string> seen;
-  for (std::string& candidate : candidates) {
+  for (const std::string& candidate : candidates) {
     const std::string_view value = trim_line(candidate);
     const auto info = read_candidate(value);
     if (!info.value || !seen.emplace(value).second) continue;

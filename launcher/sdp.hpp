@@ -106,7 +106,7 @@ std::string set_fmtp(std::string_view description, std::string_view mid, int pay
 // IPv4 UDP host candidates come first, then other UDP host candidates (IPv6),
 // then server-reflexive, relay, and TCP candidates last; the order within a
 // class is kept. Lines that are not candidates are dropped; duplicates too.
-std::vector<std::string> order_candidates(std::vector<std::string> candidates);
+std::vector<std::string> order_candidates(const std::vector<std::string>& candidates);
 
 // Removes every a=candidate and a=end-of-candidates line, then adds
 // `candidates` (in the given order) and a=end-of-candidates to every m-line

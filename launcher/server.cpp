@@ -32,7 +32,7 @@ namespace {
 
 constexpr std::size_t kChannelIdBytes = 16;   // 128 random bits: the publish credential
 constexpr std::size_t kPlaybackIdBytes = 16;  // what viewers see; says nothing of the channel id
-constexpr std::size_t kMaxBody = 64 * 1024;
+constexpr std::size_t kMaxBody = std::size_t{64} * 1024;
 constexpr const char* kTargetPrefix = "ImageFlux_20180905.";
 
 // Both ports free for UDP on `bind` right now (a process outside nagare may
@@ -391,9 +391,15 @@ struct Server::Impl {
       const auto f = e->channel->figures();
       if (f.state != ChannelState::kLive && f.state != ChannelState::kIdle) continue;
       const std::string pid = html_escape(e->playback_id);
-      items += "<li><a href=\"/watch/" + pid + "\"><img data-src=\"/hls/" + pid +
-               "/thumbnail.jpg\" alt=\"\" width=\"320\" height=\"180\"><span>" + pid.substr(0, 8) + " · " +
-               std::string(to_string(f.state)) + "</span></a></li>\n";
+      items += R"(<li><a href="/watch/)";
+      items += pid;
+      items += R"("><img data-src="/hls/)";
+      items += pid;
+      items += R"(/thumbnail.jpg" alt="" width="320" height="180"><span>)";
+      items += pid.substr(0, 8);
+      items += " · ";
+      items += to_string(f.state);
+      items += "</span></a></li>\n";
     }
     std::string page(*embedded_file("web/index.html"));
     const std::string marker = "@CHANNELS@";

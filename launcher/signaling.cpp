@@ -21,7 +21,7 @@ std::optional<std::string> string_field(const Json& message, const char* name) {
 Message parse_connect(Json& message) {
   auto role = string_field(message, "role");
   auto channel_id = string_field(message, "channel_id");
-  if (!role || !channel_id) return Malformed{"malformed message: connect needs \"role\" and \"channel_id\" strings"};
+  if (!role || !channel_id) return Malformed{R"(malformed message: connect needs "role" and "channel_id" strings)"};
   Connect c{std::move(*role), std::move(*channel_id), string_field(message, "client_id"),
             string_field(message, "sdp").value_or(""), nullptr};
   if (const auto it = message.find("metadata"); it != message.end()) c.metadata = std::move(*it);

@@ -351,7 +351,7 @@ void WebrtcSession::accept_answer(const std::string& answer, DescriptionDone don
   }
   GstWebRTCSessionDescription* description = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, message);
   GstPromise* set_remote =
-      promise([done](WebrtcSession& s, const GstStructure* reply) {
+      promise([done = std::move(done)](WebrtcSession& s, const GstStructure* reply) {
         if (std::string e = reply_error(reply, "answer"); !e.empty()) return done("", e);
         s.exchanged_at_us_ = now_us();
         done("", "");
@@ -398,7 +398,7 @@ void WebrtcSession::finish_local_description() {
   std::vector<std::string> candidates = candidates_in(text);
   candidates.insert(candidates.end(), local_candidates_.begin(), local_candidates_.end());
   if (mend_local_) text = mend_local_(std::move(text));
-  text = sdp::with_candidates(text, sdp::order_candidates(std::move(candidates)));
+  text = sdp::with_candidates(text, sdp::order_candidates(candidates));
   auto done = std::move(pending_done_);
   pending_done_ = nullptr;
   done(std::move(text), "");

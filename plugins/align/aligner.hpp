@@ -124,7 +124,7 @@ class Aligner {
   std::optional<StreamId> master_;
   std::int64_t latency_;
   std::optional<std::int64_t> last_adapt_;
-  WindowExtreme<10, std::greater<std::int64_t>> excess_{kSecond};  // worst lateness over ~10 s
+  WindowExtreme<10, std::greater<>> excess_{kSecond};  // worst lateness over ~10 s
 };
 
 }  // namespace nagare::align

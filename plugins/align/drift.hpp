@@ -33,14 +33,14 @@ class DriftMeter {
     double st = 0, so = 0, stt = 0, sto = 0;
     for (std::size_t i = 0; i < count_; ++i) {
       const Sample& s = samples_[i];
-      const double t = static_cast<double>(s.time - origin.time);
-      const double o = static_cast<double>(s.offset - origin.offset);
+      const auto t = static_cast<double>(s.time - origin.time);
+      const auto o = static_cast<double>(s.offset - origin.offset);
       st += t;
       so += o;
       stt += t * t;
       sto += t * o;
     }
-    const double n = static_cast<double>(count_);
+    const auto n = static_cast<double>(count_);
     const double denominator = n * stt - st * st;
     if (denominator <= 0) return std::nullopt;
     return -(n * sto - st * so) / denominator * 1e6;

@@ -18,12 +18,15 @@ struct GstRefTraits {
   static void unref(T* p) { gst_object_unref(p); }
 };
 
+// Type is a type name: "(Type)* p" would not parse, so it goes bare.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define NAGARE_MINI_OBJECT_TRAITS(Type, ref_fn, unref_fn)    \
   template <>                                                \
   struct GstRefTraits<Type> {                                \
     static Type* ref(Type* p) { return ref_fn(p); }          \
     static void unref(Type* p) { unref_fn(p); }              \
   };
+// NOLINTEND(bugprone-macro-parentheses)
 
 NAGARE_MINI_OBJECT_TRAITS(GstBuffer, gst_buffer_ref, gst_buffer_unref)
 NAGARE_MINI_OBJECT_TRAITS(GstBufferList, gst_buffer_list_ref, gst_buffer_list_unref)

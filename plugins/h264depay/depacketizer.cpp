@@ -20,7 +20,7 @@ Malformation validate_stap_a(std::span<const std::uint8_t> units) {
   std::size_t pos = 0;
   while (pos < units.size()) {
     if (units.size() - pos < 2) return Malformation::kStapTruncated;
-    const std::size_t size = static_cast<std::size_t>((units[pos] << 8) | units[pos + 1]);
+    const auto size = static_cast<std::size_t>((units[pos] << 8) | units[pos + 1]);
     pos += 2;
     if (size == 0) return Malformation::kStapEmptyUnit;
     if (size > units.size() - pos) return Malformation::kStapTruncated;

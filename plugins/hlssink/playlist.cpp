@@ -76,7 +76,7 @@ std::string format_extinf(std::int64_t position, std::int64_t duration) {
 
 std::string format_date_time(std::int64_t unix_ns) {
   const std::int64_t ms = floor_div(unix_ns, 1'000'000);
-  const std::time_t seconds = static_cast<std::time_t>(floor_div(ms, 1000));
+  const auto seconds = static_cast<std::time_t>(floor_div(ms, 1000));
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   char text[64];

@@ -26,11 +26,11 @@ constexpr std::int64_t kStall = kSecond;
 }  // namespace
 
 Segmenter::Segmenter(SegmenterConfig config)
-    : config_(config),
+    : config_(std::move(config)),
       planner_(PlannerConfig{
-          .target = config.target,
-          .longest = target_duration_seconds(config.target) * kSecond + kSecond / 2 - kSecond / 1000,
-          .requests = config.requests,
+          .target = config_.target,
+          .longest = target_duration_seconds(config_.target) * kSecond + kSecond / 2 - kSecond / 1000,
+          .requests = config_.requests,
       }) {}
 
 PlanState Segmenter::plan() const {
@@ -252,13 +252,9 @@ void Segmenter::release_audio(bool flushing) {
       planner_.cut_made(held.start, half);
     }
     // The latest segment whose audio begins at or before this frame.
-    OpenSegment* target = nullptr;
-    for (auto it = open_.rbegin(); it != open_.rend(); ++it) {
-      if (it->audio_cut <= held.start + half) {
-        target = &*it;
-        break;
-      }
-    }
+    const auto latest = std::find_if(open_.rbegin(), open_.rend(),
+                                     [&](const OpenSegment& s) { return s.audio_cut <= held.start + half; });
+    OpenSegment* target = latest == open_.rend() ? nullptr : &*latest;
     const bool receiving = held_.size() == 1 && audio_.route.kind == Route::Kind::kHold;
     if (!target) {
       ++stats_.dropped;  // before the timeline's first key frame

@@ -123,7 +123,7 @@ std::optional<std::uint16_t> parse_pat(std::span<const std::uint8_t> payload) {
   // Program loop between the 8-byte header and the CRC: 4 bytes each.
   const auto programs = section->subspan(8, section->size() - 8 - 4);
   for (std::size_t i = 0; i + 4 <= programs.size(); i += 4) {
-    const std::uint16_t program_number = static_cast<std::uint16_t>((programs[i] << 8) | programs[i + 1]);
+    const auto program_number = static_cast<std::uint16_t>((programs[i] << 8) | programs[i + 1]);
     if (program_number != 0) return pid_of(programs[i + 2], programs[i + 3]);  // 0 names the NIT
   }
   return std::nullopt;

@@ -450,7 +450,6 @@ bool parse_args(int argc, char** argv, Options& o) {
     const std::string_view arg(argv[i]);
     if (i + 1 >= argc) return false;
     const char* value = argv[++i];
-    std::int64_t n = 0;
     if (arg == "--host") {
       o.host = value;
     } else if (arg == "--duration") {
@@ -458,18 +457,21 @@ bool parse_args(int argc, char** argv, Options& o) {
       const double s = std::strtod(value, &end);
       if (end == value || *end != '\0' || !(s > 0)) return false;
       o.duration = static_cast<GstClockTime>(std::llround(s * GST_SECOND));
-    } else if (!parse_int(value, n)) {
-      return false;
-    } else if (arg == "--audio-port" && n > 0 && n < 65536) {
-      o.audio_port = static_cast<int>(n);
-    } else if (arg == "--video-port" && n > 0 && n < 65536) {
-      o.video_port = static_cast<int>(n);
-    } else if (arg == "--video-ppm" && n > -100000 && n < 100000) {
-      o.video_ppm = n;
-    } else if (arg == "--seed" && n >= 0) {
-      o.seed = static_cast<std::uint32_t>(n);
     } else {
-      return false;
+      // The rest take an integer.
+      std::int64_t n = 0;
+      if (!parse_int(value, n)) return false;
+      if (arg == "--audio-port" && n > 0 && n < 65536) {
+        o.audio_port = static_cast<int>(n);
+      } else if (arg == "--video-port" && n > 0 && n < 65536) {
+        o.video_port = static_cast<int>(n);
+      } else if (arg == "--video-ppm" && n > -100000 && n < 100000) {
+        o.video_ppm = n;
+      } else if (arg == "--seed" && n >= 0) {
+        o.seed = static_cast<std::uint32_t>(n);
+      } else {
+        return false;  // an unknown option, or a value out of its range
+      }
     }
   }
   return o.audio_port && o.video_port;

@@ -229,7 +229,7 @@ struct Options {
   int video_port = 0;
   int latency_ms = 500;
   std::int64_t from_s = 5;
-  gint64 idle_us = 3 * G_USEC_PER_SEC;
+  gint64 idle_us = gint64{3} * G_USEC_PER_SEC;
   gint64 max_us = 0;  // 0: no limit
   std::string label;
   std::string trace;
@@ -368,7 +368,7 @@ gboolean on_tick(gpointer user_data) {
   auto& run = *static_cast<Run*>(user_data);
   const gint64 now = g_get_monotonic_time();
   if (run.draining_since_us) {
-    if (now - run.draining_since_us > 5 * G_USEC_PER_SEC) g_main_loop_quit(run.loop);
+    if (now - run.draining_since_us > gint64{5} * G_USEC_PER_SEC) g_main_loop_quit(run.loop);
     return G_SOURCE_CONTINUE;
   }
   const gint64 last = std::max(run.measure->audio_rtp.last_arrival_us.load(std::memory_order_relaxed),
@@ -524,7 +524,6 @@ bool parse_args(int argc, char** argv, Options& o) {
     const std::string_view arg(argv[i]);
     if (i + 1 >= argc) return false;
     const char* value = argv[++i];
-    double n = 0;
     if (arg == "--mode") {
       if (std::string_view(value) == "nagarealign") {
         o.mode = Mode::kNagarealign;
@@ -539,22 +538,25 @@ bool parse_args(int argc, char** argv, Options& o) {
       o.label = value;
     } else if (arg == "--trace") {
       o.trace = value;
-    } else if (!parse_number(value, n)) {
-      return false;
-    } else if (arg == "--audio-port" && n >= 1 && n < 65536) {
-      o.audio_port = static_cast<int>(n);
-    } else if (arg == "--video-port" && n >= 1 && n < 65536) {
-      o.video_port = static_cast<int>(n);
-    } else if (arg == "--latency") {
-      o.latency_ms = static_cast<int>(n);
-    } else if (arg == "--from") {
-      o.from_s = static_cast<std::int64_t>(n);
-    } else if (arg == "--idle") {
-      o.idle_us = static_cast<gint64>(n * G_USEC_PER_SEC);
-    } else if (arg == "--max-seconds") {
-      o.max_us = static_cast<gint64>(n * G_USEC_PER_SEC);
     } else {
-      return false;
+      // The rest take a number, not negative.
+      double n = 0;
+      if (!parse_number(value, n)) return false;
+      if (arg == "--audio-port" && n >= 1 && n < 65536) {
+        o.audio_port = static_cast<int>(n);
+      } else if (arg == "--video-port" && n >= 1 && n < 65536) {
+        o.video_port = static_cast<int>(n);
+      } else if (arg == "--latency") {
+        o.latency_ms = static_cast<int>(n);
+      } else if (arg == "--from") {
+        o.from_s = static_cast<std::int64_t>(n);
+      } else if (arg == "--idle") {
+        o.idle_us = static_cast<gint64>(n * G_USEC_PER_SEC);
+      } else if (arg == "--max-seconds") {
+        o.max_us = static_cast<gint64>(n * G_USEC_PER_SEC);
+      } else {
+        return false;  // an unknown option, or a port out of its range
+      }
     }
   }
   return o.audio_port && o.video_port;

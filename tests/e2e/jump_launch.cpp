@@ -22,6 +22,7 @@
 
 #include <gst/gst.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
@@ -121,8 +122,10 @@ bool parse_seconds(std::string_view text, GstClockTime& out) {
   std::string copy(text);
   char* end = nullptr;
   const double seconds = std::strtod(copy.c_str(), &end);
-  if (end == copy.c_str() || *end != '\0' || seconds < 0) return false;
-  out = static_cast<GstClockTime>(seconds * GST_SECOND + 0.5);
+  // NaN, infinities and times past about 285 years are refused: no
+  // GstClockTime (nor llround's long long of nanoseconds) holds them.
+  if (end == copy.c_str() || *end != '\0' || !(seconds >= 0 && seconds < 9e9)) return false;
+  out = static_cast<GstClockTime>(std::llround(seconds * GST_SECOND));
   return true;
 }
 

@@ -266,7 +266,7 @@ inline TsFile parse_ts(std::span<const std::uint8_t> bytes) {
 // (if any) from a key frame.
 inline TsFile check_segment(const fs::path& path) {
   INFO("segment " << path);
-  const TsFile ts = parse_ts(read_bytes(path));
+  TsFile ts = parse_ts(read_bytes(path));
   CHECK(ts.size > 0);
   CHECK(ts.whole_packets);
   CHECK(ts.starts_with_pat);

@@ -206,7 +206,7 @@ TEST_CASE("refcounts: the element keeps no input buffer or memory beyond its use
 
   d->teardown();
   CHECK(refcount(pending.get()) == 1);
-  GObject* still_there = static_cast<GObject*>(g_weak_ref_get(&element));
+  auto* still_there = static_cast<GObject*>(g_weak_ref_get(&element));
   CHECK(still_there == nullptr);
   if (still_there) g_object_unref(still_there);
   g_weak_ref_clear(&element);

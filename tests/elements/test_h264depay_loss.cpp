@@ -139,7 +139,7 @@ TEST_CASE("GstRTPPacketLost during an outage: requests repeat on the lost packet
   expect_access_unit(d, annexb({idr}), ms(0), true, false);
   CHECK(d.keyframe_requests() == 0);
 
-  for (guint seq = 11; seq < 11 + 30; ++seq) CHECK(d.lose(seq, ms(33 * (seq - 10))));
+  for (guint seq = 11; seq < 11 + 30; ++seq) CHECK(d.lose(seq, ms(std::uint64_t{33} * (seq - 10))));
   // Lost at 33, 66 ... 990 ms: a request at 33 ms and one 500 ms later (533 ms).
   CHECK(d.keyframe_requests() == 2);
   CHECK(d.stats().lost == 30);

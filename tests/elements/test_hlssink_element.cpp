@@ -47,7 +47,7 @@ GstPtr<GstElement> child_from_factory(GstElement* bin, const char* factory_name)
 
 // Whether the object behind `ref` has been freed; clears `ref`.
 bool freed(GWeakRef& ref) {
-  GObject* still_there = static_cast<GObject*>(g_weak_ref_get(&ref));
+  auto* still_there = static_cast<GObject*>(g_weak_ref_get(&ref));
   g_weak_ref_clear(&ref);
   if (!still_there) return true;
   g_object_unref(still_there);

@@ -149,7 +149,7 @@ TEST_CASE("lifecycle: request pads released and requested again between runs", "
       REQUIRE(gst_pad_unlink(parse_src.get(), video.get()));
       gst_element_release_request_pad(hls, video.get());
       video.reset();
-      GObject* still_there = static_cast<GObject*>(g_weak_ref_get(&weak));
+      auto* still_there = static_cast<GObject*>(g_weak_ref_get(&weak));
       CHECK(still_there == nullptr);
       if (still_there) g_object_unref(still_there);
       g_weak_ref_clear(&weak);

@@ -53,7 +53,7 @@ class AtEos {
 // temporary file left behind.
 void check_folder_matches(const TempDir& dir, const MediaPlaylist& playlist) {
   std::vector<std::string> expected = playlist.uris;
-  expected.push_back("index.m3u8");
+  expected.emplace_back("index.m3u8");
   std::sort(expected.begin(), expected.end());
   CHECK(file_names(dir.path()) == expected);
 }
@@ -166,7 +166,7 @@ TEST_CASE("EOS: the last segment is written and the playlist closed", "[hlssink]
   // The playlist's time ends where the stream does: the audio's end when
   // there is audio, else the last video frame's.
   if (with_audio) {
-    CHECK(after.total_us() == 141 * 24'000);
+    CHECK(after.total_us() == std::int64_t{141} * 24'000);
     CHECK_FALSE(last.audio.empty());
   } else {
     CHECK(std::llabs(after.total_us() * 1000 - video_frame_time(100)) <= 2 * kTick);

@@ -81,8 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 1) return 0;
   Config config;
   config.mode = data[0] & 1 ? LatencyMode::adaptive : LatencyMode::fixed;
-  config.latency = ((data[0] >> 1) & 7) * 50 * kMillisecond;
-  config.max_jump = (1 + (data[0] >> 4)) * 250 * kMillisecond;
+  config.latency = std::int64_t{(data[0] >> 1) & 7} * 50 * kMillisecond;
+  config.max_jump = std::int64_t{1 + (data[0] >> 4)} * 250 * kMillisecond;
   Aligner aligner(config);
   const Aligner::StreamId ids[2] = {aligner.add_stream(Media::audio, 48000), aligner.add_stream(Media::video, 90000)};
   Tracker tracker;

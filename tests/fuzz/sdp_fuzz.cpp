@@ -77,7 +77,7 @@ void check_rewrites(std::string_view offer, const Choice& choice, const std::vec
   const std::string restricted = restrict_offer(offer, choice);
   // CRLF for LF, and a candidate list in every m-line, may take a text past
   // what parse reads.
-  constexpr std::size_t kParseLimit = 64 * 1024;
+  constexpr std::size_t kParseLimit = std::size_t{64} * 1024;
   if (restricted.size() > kParseLimit) return;
   const auto again = parse(restricted);
   check_result(again);
@@ -111,7 +111,7 @@ void check_ordered(const std::vector<std::string>& in, const Description& offer)
   check(order_candidates(ordered) == ordered);
   for (std::size_t i = 0; i < ordered.size(); ++i) {
     check(std::find(ordered.begin() + static_cast<std::ptrdiff_t>(i) + 1, ordered.end(), ordered[i]) == ordered.end());
-    if (ordered[i].size() + 2 > 16 * 1024) continue;  // past a fragment's size limit
+    if (ordered[i].size() + 2 > std::size_t{16} * 1024) continue;  // past a fragment's size limit
     const auto fragment = parse_fragment("a=" + ordered[i], offer);
     check(fragment.value && fragment.value->candidates.size() == 1);
   }

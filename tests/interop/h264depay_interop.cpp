@@ -9,7 +9,7 @@
 // different sequence, not only a different count.
 #include <catch2/catch.hpp>
 
-#include <signal.h>
+#include <csignal>
 
 #include <atomic>
 #include <cerrno>
@@ -320,7 +320,7 @@ TEST_CASE("nagareh264depay decodes a live gst-launch-1.0 sender over UDP", "[int
   const auto stats = depay_stats(pipeline.element("depay").get());
   INFO("decoded " << frames.size() << " of " << kFrames);
   require_sane_stats(stats);
-  REQUIRE(frames.size() * 10 > kFrames * 8);
+  REQUIRE(frames.size() * 10 > std::size_t{kFrames} * 8);
   REQUIRE(frames.size() <= kFrames);
   for (const Frame& f : frames) {
     REQUIRE(f.width == kWidth);

@@ -3,7 +3,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gst/video/video.h>
-#include <signal.h>
+#include <csignal>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -177,7 +177,7 @@ void RtpCensusProbe::State::add(GstBuffer* buffer) {
   } else if (type == 24) {  // RFC 6184 §5.7.1: [16-bit size][NAL unit]...
     ++census.stap_a;
     for (guint pos = 1; pos + 2 < size;) {
-      const guint unit = static_cast<guint>((payload[pos] << 8) | payload[pos + 1]);
+      const auto unit = static_cast<guint>((payload[pos] << 8) | payload[pos + 1]);
       add_nal(payload[pos + 2] & 0x1f);
       pos += 2 + unit;
     }
@@ -278,6 +278,7 @@ std::string to_string(const GstStructure* s) {
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
   std::vector<gchar*> args;
+  args.reserve(argv.size() + 1);
   for (const std::string& a : argv) args.push_back(const_cast<gchar*>(a.c_str()));
   args.push_back(nullptr);
   GError* error = nullptr;

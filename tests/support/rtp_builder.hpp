@@ -87,7 +87,7 @@ inline Bytes stap_a(std::initializer_list<Bytes> units) {
 // bytes of its body (the NAL header is carried in the FU bytes).
 inline std::vector<Bytes> fu_a(const Bytes& unit, std::size_t max_fragment) {
   std::vector<Bytes> out;
-  const std::uint8_t indicator = static_cast<std::uint8_t>((unit[0] & 0xe0) | 28);
+  const auto indicator = static_cast<std::uint8_t>((unit[0] & 0xe0) | 28);
   const std::uint8_t type = unit[0] & 0x1f;
   for (std::size_t pos = 1; pos < unit.size(); pos += max_fragment) {
     const std::size_t n = std::min(max_fragment, unit.size() - pos);

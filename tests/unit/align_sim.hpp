@@ -142,7 +142,7 @@ inline std::vector<Packet> make_packets(const Scenario& sc) {
         Packet p;
         p.stream = 1;
         p.capture = capture;
-        p.send = capture + i * 100'000;
+        p.send = capture + std::int64_t{i} * 100'000;
         p.frame = n;
         p.rtp = {0, src.sequence++, static_cast<std::uint32_t>(src.timestamp0 + 3000 * (n - skipped_frames)),
                  src.ssrc};

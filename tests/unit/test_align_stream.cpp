@@ -19,7 +19,7 @@ constexpr std::int64_t ms = kMillisecond;
 // An audio packet n of a steady 20 ms stream that arrived `late` after its
 // earliest possible arrival.
 Arrival audio(std::uint16_t seq0, int n, std::int64_t late = 0, std::uint32_t ssrc = 7) {
-  return {1000 * ms + n * 20 * ms + late, static_cast<std::uint16_t>(seq0 + n), 5000u + 960u * static_cast<std::uint32_t>(n),
+  return {1000 * ms + std::int64_t{n} * 20 * ms + late, static_cast<std::uint16_t>(seq0 + n), 5000u + 960u * static_cast<std::uint32_t>(n),
           ssrc};
 }
 
@@ -72,7 +72,7 @@ TEST_CASE("WindowExtreme: the least value of the last N buckets, forgetting olde
   REQUIRE(*low.value() == 20);
   low.add(550, 90);  // bucket 5: bucket 1 (the 20) leaves
   REQUIRE(*low.value() == 60);
-  WindowExtreme<2, std::greater<std::int64_t>> high(100);
+  WindowExtreme<2, std::greater<>> high(100);
   high.add(-50, 5);  // negative times land in their own bucket
   high.add(10, 3);
   REQUIRE(*high.value() == 5);
@@ -82,9 +82,9 @@ TEST_CASE("WindowExtreme: the least value of the last N buckets, forgetting olde
 
 TEST_CASE("DriftMeter: a falling transit is a fast clock, in ppm", "[align]") {
   DriftMeter meter;
-  for (int t = 0; t < 9; ++t) meter.add(t * kSecond, -300 * 1000 * t);
+  for (int t = 0; t < 9; ++t) meter.add(t * kSecond, std::int64_t{-300} * 1000 * t);
   REQUIRE_FALSE(meter.ppm());  // fewer than ten samples
-  for (int t = 9; t < 200; ++t) meter.add(t * kSecond + (t % 2) * 1000, -300 * 1000 * t + (t % 3) * 100'000);
+  for (int t = 9; t < 200; ++t) meter.add(t * kSecond + std::int64_t{t % 2} * 1000, std::int64_t{-300} * 1000 * t + std::int64_t{t % 3} * 100'000);
   REQUIRE(*meter.ppm() == Approx(300).margin(5));
   meter.add(199 * kSecond + 10, 0);  // closer than a second to the last sample: ignored
   REQUIRE(*meter.ppm() == Approx(300).margin(5));

@@ -123,7 +123,7 @@ Scenario impaired(double video_ppm, std::int64_t duration) {
 
 TEST_CASE("aligner: two impaired hours, video clock +-300 ppm against audio", "[align][sim]") {
   const double ppm = GENERATE(300.0, -300.0);
-  const Scenario sc = impaired(ppm, 2 * 3600 * s);
+  const Scenario sc = impaired(ppm, std::int64_t{2} * 3600 * s);
   const Run r = run(sc);
   INFO("video clock " << ppm << " ppm");
 

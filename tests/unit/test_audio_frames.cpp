@@ -214,7 +214,7 @@ TEST_CASE("walk_audio_frames counts whole frames", "[audio-frames]") {
   SECTION("three MP3 frames") {
     const AudioRun run = walk_audio_frames(StreamKind::kMpegAudio, join({mp3_frame, mp3_frame, mp3_frame}));
     CHECK(run.frames == 3);
-    CHECK(run.samples == 3 * 1152);
+    CHECK(run.samples == std::uint64_t{3} * 1152);
     CHECK(run.sample_rate == 44100);
     CHECK(run.complete);
   }
@@ -223,7 +223,7 @@ TEST_CASE("walk_audio_frames counts whole frames", "[audio-frames]") {
                                 nagare::test::adts_frame(0)});
     const AudioRun run = walk_audio_frames(StreamKind::kAdts, payload);
     CHECK(run.frames == 3);
-    CHECK(run.samples == 3 * 1024);
+    CHECK(run.samples == std::uint64_t{3} * 1024);
     CHECK(run.sample_rate == 48000);
     CHECK(run.complete);
   }
@@ -232,7 +232,7 @@ TEST_CASE("walk_audio_frames counts whole frames", "[audio-frames]") {
     payload.insert(payload.end(), mp3_frame.begin(), mp3_frame.begin() + 50);
     const AudioRun run = walk_audio_frames(StreamKind::kMpegAudio, payload);
     CHECK(run.frames == 2);
-    CHECK(run.samples == 2 * 1152);
+    CHECK(run.samples == std::uint64_t{2} * 1152);
     CHECK_FALSE(run.complete);
   }
   SECTION("garbage after whole frames stops the walk") {

@@ -268,7 +268,7 @@ TEST_CASE("channel config: audio codec", "[channel_config]") {
   for (const Json& bad : {Json("opus"), Json("MP3"), Json(""), Json(3), Json(nullptr)}) {
     Json d = base();
     d["hls"][0]["audio"]["codec"] = bad;
-    check_refused(d, "hls[0].audio.codec", "must be \"mp3\" or \"aac\"");
+    check_refused(d, "hls[0].audio.codec", R"(must be "mp3" or "aac")");
   }
   Json no_bps = base();
   no_bps["hls"][0]["audio"].erase("bps");

@@ -17,7 +17,7 @@ using nagare::test::stap_a;
 
 namespace {
 
-Bytes to_bytes(std::span<const std::uint8_t> s) { return Bytes(s.begin(), s.end()); }
+Bytes to_bytes(std::span<const std::uint8_t> s) { return {s.begin(), s.end()}; }
 
 Malformation why(const Bytes& payload) {
   const Payload p = parse_payload(payload);

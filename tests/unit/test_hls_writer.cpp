@@ -77,7 +77,7 @@ class RecordingIo final : public HlsIo {
 
 Segment segment(std::int64_t duration, std::uint64_t timeline = 0, std::optional<std::int64_t> wall_clock = {}) {
   Segment s;
-  s.bytes.assign(3 * 188, 0x47);
+  s.bytes.assign(std::size_t{3} * 188, 0x47);
   s.duration = duration;
   s.timeline = timeline;
   s.discontinuity = timeline != 0;

@@ -32,10 +32,10 @@ using nagare::test::TempDir;
 std::string read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-Bytes bytes_of(const std::string& text) { return Bytes(text.begin(), text.end()); }
+Bytes bytes_of(const std::string& text) { return {text.begin(), text.end()}; }
 
 // Linux: the descriptors this process has open.
 std::size_t open_descriptors() {

@@ -260,8 +260,8 @@ TEST_CASE("metrics: Prometheus text format", "[figures]") {
   const auto& state = samples["nagare_channel_state"];
   CHECK(state.size() == 10);
   for (const char* s : {"waiting", "live", "idle", "ended", "restarting"}) {
-    const std::string ka = "{channel=\"0123456789abcdef\",state=\"" + std::string(s) + "\"}";
-    const std::string kb = "{channel=\"fedcba9876543210\",state=\"" + std::string(s) + "\"}";
+    const std::string ka = R"({channel="0123456789abcdef",state=")" + std::string(s) + "\"}";
+    const std::string kb = R"({channel="fedcba9876543210",state=")" + std::string(s) + "\"}";
     REQUIRE(state.count(ka));
     REQUIRE(state.count(kb));
     CHECK(state.at(ka) == (std::string(s) == "live" ? "1" : "0"));
@@ -282,7 +282,7 @@ TEST_CASE("metrics: no channels", "[figures]") {
   // Families are still declared, so dashboards see them before any channel.
   CHECK(text.find("nagare_channels 0\n") != std::string::npos);
   CHECK(text.find("# TYPE nagare_input_bytes_total counter\n") != std::string::npos);
-  CHECK(text.find("{") == std::string::npos);
+  CHECK(text.find('{') == std::string::npos);
 }
 
 // --- ids -------------------------------------------------------------------
@@ -317,7 +317,7 @@ TEST_CASE("ids: is_hex_id", "[ids]") {
   CHECK_FALSE(is_hex_id("0123456789ABCDEF", 8));  // random_hex writes lowercase
   CHECK_FALSE(is_hex_id("0123456789abcdeg", 8));
   CHECK_FALSE(is_hex_id("../../etc/passwd", 8));
-  CHECK_FALSE(is_hex_id(std::string("01234567\0abcdef", 16), 8));
+  CHECK_FALSE(is_hex_id(std::string("01234567\0abcdef0", 16), 8));
   CHECK_FALSE(is_hex_id("01234567 abcdef0", 8));
 }
 
@@ -512,8 +512,8 @@ TEST_CASE("files: write_file_atomically and read_file", "[files]") {
 TEST_CASE("files: a reader sees the old file or the new one, never a mix", "[files]") {
   TempDir dir;
   const std::string path = dir / "index.m3u8";
-  const std::string a(256 * 1024, 'a');
-  const std::string b(300 * 1024, 'b');
+  const std::string a(std::size_t{256} * 1024, 'a');
+  const std::string b(std::size_t{300} * 1024, 'b');
   REQUIRE(write_file_atomically(path, a) == 0);
   std::atomic<bool> done{false};
   std::atomic<int> torn{0};

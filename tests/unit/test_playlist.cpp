@@ -101,7 +101,7 @@ TEST_CASE("Window 0 keeps every entry in an EVENT playlist", "[playlist]") {
   CHECK(playlist.entries().size() == 100);
   CHECK(playlist.media_sequence() == 0);
   CHECK(playlist.discontinuity_sequence() == 0);
-  CHECK(playlist.entries().back().position == 99 * 3200 * kMs);
+  CHECK(playlist.entries().back().position == std::int64_t{99} * 3200 * kMs);
 
   Playlist small(4, 0);
   small.append(entry("a.ts", 3200 * kMs));
@@ -190,7 +190,7 @@ TEST_CASE("EXTINF values of 10000 segments add up to the true total", "[playlist
   int unreadable = 0;
   for (int i = 0; i < 10000; ++i) {
     const std::int64_t start = samples * kSecond / kRate;
-    samples += (i % 3 == 2 ? 76 : 77) * 1152;
+    samples += std::int64_t{i % 3 == 2 ? 76 : 77} * 1152;
     const std::int64_t duration = samples * kSecond / kRate - start;
     const auto us = microseconds_of(format_extinf(start, duration));
     if (!us) ++unreadable;
@@ -204,7 +204,7 @@ TEST_CASE("EXTINF values of 10000 segments add up to the true total", "[playlist
   CHECK(std::abs(error) <= 1000 * kRate);  // within 1 µs after ~5.6 hours
   CHECK(printed_us == (samples * kSecond / kRate + 500) / 1000);
   // The test has teeth: rounding each duration alone drifts by milliseconds.
-  CHECK(std::abs(naive_us * 1000 * kRate - samples * kSecond) > 1000 * 1000 * kRate);
+  CHECK(std::abs(naive_us * 1000 * kRate - samples * kSecond) > std::int64_t{1000} * 1000 * kRate);
 }
 
 TEST_CASE("format_date_time prints UTC with milliseconds", "[playlist]") {

@@ -96,7 +96,7 @@ std::vector<std::string> lines_starting(const std::string& text, std::string_vie
   return out;
 }
 
-std::string to_lf(std::string text) {
+std::string to_lf(const std::string& text) {
   std::string out;
   for (char c : text) {
     if (c != '\r') out += c;
@@ -311,9 +311,9 @@ TEST_CASE("sdp: parse refuses NUL bytes, stray carriage returns and more than 64
   const std::string head = kSession + kOpus + video({h264(96, "42e01f", 1)});
   const std::string padding_line = "a=x-padding:" + std::string(100, 'x') + "\n";
   std::string big = head;
-  while (big.size() + padding_line.size() < 64 * 1024) big += padding_line;
-  big += std::string(64 * 1024 - big.size() - 1, 'y') + "\n";
-  REQUIRE(big.size() == 64 * 1024);
+  while (big.size() + padding_line.size() < std::size_t{64} * 1024) big += padding_line;
+  big += std::string(std::size_t{64} * 1024 - big.size() - 1, 'y') + "\n";
+  REQUIRE(big.size() == std::size_t{64} * 1024);
   CHECK(choose(parsed(big)).value);
   CHECK(parse_error(big + "z") == "description is larger than 64 KiB");
 }
@@ -683,11 +683,12 @@ TEST_CASE("sdp: with_candidates gives webrtcbin's answer every candidate in ever
   const std::string complete = with_candidates(answer, ordered);
 
   std::vector<std::string> expected_candidates;
+  expected_candidates.reserve(ordered.size());
   for (const std::string& c : ordered) expected_candidates.push_back("a=" + c);
   std::vector<std::string> twice = expected_candidates;
-  twice.push_back("a=end-of-candidates");
+  twice.emplace_back("a=end-of-candidates");
   twice.insert(twice.end(), expected_candidates.begin(), expected_candidates.end());
-  twice.push_back("a=end-of-candidates");
+  twice.emplace_back("a=end-of-candidates");
   CHECK(lines_starting(complete, "a=candidate:").size() == 18);
   std::vector<std::string> candidate_lines;
   for (const std::string& line : lines_of(complete)) {
@@ -831,8 +832,8 @@ TEST_CASE("sdp: parse_fragment refuses what it cannot use", "[sdp]") {
 
   const std::string line = "a=candidate:1 1 udp 5 192.0.2.2 9 typ host\n";
   std::string big;
-  while (big.size() + line.size() <= 16 * 1024) big += line;
-  big += std::string(16 * 1024 - big.size(), '\n');
+  while (big.size() + line.size() <= std::size_t{16} * 1024) big += line;
+  big += std::string(std::size_t{16} * 1024 - big.size(), '\n');
   CHECK(parse_fragment(big, offer).value);
   CHECK(error(big + "\n") == "fragment is larger than 16 KiB");
 }

@@ -190,15 +190,15 @@ TEST_CASE("audio the muxer writes before the key frame goes into the segment aft
   }
   REQUIRE(done.size() == 1);
   const SegmentView first = read_segment(std::move(done[0]));
-  CHECK(first.audio_pts.back() == 42 * 2160);  // 1.008 s
-  CHECK(first.video_pts.back() == 25 * 3600);
+  CHECK(first.audio_pts.back() == std::int64_t{42} * 2160);  // 1.008 s
+  CHECK(first.video_pts.back() == std::int64_t{25} * 3600);
   CHECK(first.meta.duration == 1032 * kMs);
   done.clear();
   segmenter.finish(done);
   REQUIRE(done.size() == 1);
   const SegmentView second = read_segment(std::move(done[0]));
-  CHECK(second.audio_pts.front() == 43 * 2160);  // 1.032 s
-  CHECK(second.video_pts.front() == 26 * 3600);
+  CHECK(second.audio_pts.front() == std::int64_t{43} * 2160);  // 1.032 s
+  CHECK(second.video_pts.front() == std::int64_t{26} * 3600);
   CHECK(second.video_key.front());
 }
 
@@ -210,15 +210,15 @@ TEST_CASE("video before the first key frame is dropped, with the audio before it
   const auto mp3 = mp3_frame();
   const std::vector<std::uint8_t> frame(50, 0);
   for (int n = 0; n < 50; ++n) {  // key frame at 0.4 s (frame 10 at 25 fps)
-    segmenter.push(b.pes(TsBuilder::kAudioPid, n * 1800 * 2160 / 1800, mp3), done);
-    if (n % 1 == 0 && n < 25) segmenter.push(b.pes(TsBuilder::kVideoPid, n * 3600, frame, n == 10), done);
+    segmenter.push(b.pes(TsBuilder::kAudioPid, std::int64_t{n} * 2160, mp3), done);
+    if (n < 25) segmenter.push(b.pes(TsBuilder::kVideoPid, std::int64_t{n} * 3600, frame, n == 10), done);
   }
   segmenter.finish(done);
   REQUIRE(done.size() == 1);
   const SegmentView s = read_segment(std::move(done[0]));
-  CHECK(s.video_pts.front() == 10 * 3600);
+  CHECK(s.video_pts.front() == std::int64_t{10} * 3600);
   CHECK(s.video_key.front());
-  CHECK(s.audio_pts.front() == 17 * 2160);  // 0.408 s, the frame start nearest 0.4 s
+  CHECK(s.audio_pts.front() == std::int64_t{17} * 2160);  // 0.408 s, the frame start nearest 0.4 s
   CHECK(segmenter.stats().dropped == 10 + 17);
 }
 
@@ -231,7 +231,7 @@ TEST_CASE("a jump in the audio timestamps ends the timeline and marks the next s
   const std::vector<std::uint8_t> frame(50, 0);
   auto run = [&](std::int64_t offset, int seconds) {
     std::int64_t v = 0, a = 0;
-    const std::int64_t end = seconds * 90000;
+    const std::int64_t end = std::int64_t{seconds} * 90000;
     while (v * 3600 < end || a * 2160 < end) {
       if (v * 3600 < end && v * 3600 <= a * 2160) {
         segmenter.push(b.pes(TsBuilder::kVideoPid, offset + v * 3600, frame, v % 25 == 0), done);
@@ -243,7 +243,7 @@ TEST_CASE("a jump in the audio timestamps ends the timeline and marks the next s
     }
   };
   run(0, 3);
-  run(60 * 90000, 3);  // the publisher came back a minute later
+  run(std::int64_t{60} * 90000, 3);  // the publisher came back a minute later
   segmenter.finish(done);
   REQUIRE(done.size() == 6);
   CHECK(segmenter.stats().discontinuities == 1);
@@ -253,7 +253,7 @@ TEST_CASE("a jump in the audio timestamps ends the timeline and marks the next s
     CHECK(done[k].timeline == (k < 3 ? 0u : 1u));
   }
   CHECK(done[2].start + done[2].duration == 3000 * kMs);  // ends with its last audio frame
-  CHECK(read_segment(std::move(done[3])).audio_pts.front() == 60 * 90000);
+  CHECK(read_segment(std::move(done[3])).audio_pts.front() == std::int64_t{60} * 90000);
 }
 
 TEST_CASE("the stream may arrive in pieces of any size, with garbage between packets", "[segmenter]") {

@@ -48,7 +48,7 @@ TEST_CASE("signaling: connect without the optional fields", "[signaling]") {
 }
 
 TEST_CASE("signaling: connect missing or mistyping role and channel_id", "[signaling]") {
-  const std::string why = "malformed message: connect needs \"role\" and \"channel_id\" strings";
+  const std::string why = R"(malformed message: connect needs "role" and "channel_id" strings)";
   CHECK(reason(parse(R"({"type":"connect","channel_id":"x"})")) == why);
   CHECK(reason(parse(R"({"type":"connect","role":"sendonly"})")) == why);
   CHECK(reason(parse(R"({"type":"connect","role":1,"channel_id":"x"})")) == why);

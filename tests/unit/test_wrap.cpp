@@ -79,7 +79,7 @@ TEST_CASE("Unwrapper<uint16_t> extends sequence numbers", "[wrap]") {
       expected += 30000;
       CHECK(u.unwrap(raw) == expected);
     }
-    CHECK(expected > 8 * 65536);
+    CHECK(expected > std::int64_t{8} * 65536);
   }
   SECTION("a step of exactly half the range reads as backwards") {
     u.unwrap(0);
