@@ -119,8 +119,8 @@
 
 namespace {
 
-using nagare::bench::Summary;
 using nagare::bench::summarize;
+using nagare::bench::Summary;
 
 using nagare::GstPtr;
 using nagare::bench::ClockKind;
@@ -143,12 +143,9 @@ constexpr std::array<Variant, 3> kVariants = {Variant::baseline, Variant::align,
 
 const char* name_of(Variant v) {
   switch (v) {
-    case Variant::baseline:
-      return "baseline";
-    case Variant::align:
-      return "nagarealign";
-    case Variant::jitterbuffer:
-      return "rtpjitterbuffer";
+    case Variant::baseline: return "baseline";
+    case Variant::align: return "nagarealign";
+    case Variant::jitterbuffer: return "rtpjitterbuffer";
   }
   return "?";
 }

@@ -53,8 +53,8 @@
 
 namespace {
 
-using nagare::bench::Summary;
 using nagare::bench::summarize;
+using nagare::bench::Summary;
 
 using nagare::BufferMap;
 using nagare::GstPtr;

@@ -94,12 +94,15 @@ void Acceptor::accept_waiting() {
         g_source_destroy(source_);
         g_source_unref(source_);
         source_ = nullptr;
-        retry_ = g_timeout_add(kRetryMs, [](gpointer data) -> gboolean {
-          auto* self = static_cast<Acceptor*>(data);
-          self->retry_ = 0;
-          self->watch();
-          return G_SOURCE_REMOVE;
-        }, this);
+        retry_ = g_timeout_add(
+            kRetryMs,
+            [](gpointer data) -> gboolean {
+              auto* self = static_cast<Acceptor*>(data);
+              self->retry_ = 0;
+              self->watch();
+              return G_SOURCE_REMOVE;
+            },
+            this);
       }
       g_error_free(gerror);
       return;

@@ -178,7 +178,8 @@ bool Channel::build(std::string* error) {
     }
     auto* p = new PacketProbe{probes, &probes->last_packet, &probes->bytes, &probes->packets,
                               std::strcmp(name, "video_src") == 0 ? &probes->video_bytes : nullptr};
-    gst_pad_add_probe(pad.get(), static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+    gst_pad_add_probe(pad.get(),
+                      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                       count_packets, p, [](gpointer d) { delete static_cast<PacketProbe*>(d); });
     if (std::strcmp(name, "video_src") != 0) continue;
     gst_pad_add_probe(
@@ -270,14 +271,17 @@ bool Channel::build(std::string* error) {
     return false;
   }
   if (!tick_source_) {
-    tick_source_ = g_timeout_add(kTickMs, [](gpointer self) -> gboolean {
-      static_cast<Channel*>(self)->on_tick();
-      return G_SOURCE_CONTINUE;
-    }, this);
+    tick_source_ = g_timeout_add(
+        kTickMs,
+        [](gpointer self) -> gboolean {
+          static_cast<Channel*>(self)->on_tick();
+          return G_SOURCE_CONTINUE;
+        },
+        this);
   }
   log_line(options_.name, "pipeline started, broadcast " + std::to_string(broadcast_) + ", waiting for packets on " +
-                              config.input.bind + ":" + std::to_string(config.input.video_port) + " (video) and :" +
-                              std::to_string(config.input.audio_port) + " (audio)");
+                              config.input.bind + ":" + std::to_string(config.input.video_port) +
+                              " (video) and :" + std::to_string(config.input.audio_port) + " (audio)");
   return true;
 }
 
@@ -310,12 +314,15 @@ void Channel::schedule_restart(const std::string& why) {
   lifecycle_.restarting();
   const std::int64_t delay = backoff_.next(started_at_, now_us());
   log_line(options_.name, why + "; restarting in " + std::to_string(delay / 1000000) + " s");
-  restart_source_ = g_timeout_add(static_cast<guint>(delay / 1000), [](gpointer data) -> gboolean {
-    auto* self = static_cast<Channel*>(data);
-    self->restart_source_ = 0;
-    self->start();
-    return G_SOURCE_REMOVE;
-  }, this);
+  restart_source_ = g_timeout_add(
+      static_cast<guint>(delay / 1000),
+      [](gpointer data) -> gboolean {
+        auto* self = static_cast<Channel*>(data);
+        self->restart_source_ = 0;
+        self->start();
+        return G_SOURCE_REMOVE;
+      },
+      this);
 }
 
 void Channel::stop(std::function<void()> done) {
@@ -345,16 +352,19 @@ void Channel::end_broadcast_then(std::function<void()> next) {
   }
   after_eos_ = std::move(next);
   gst_element_send_event(pipeline_.get(), gst_event_new_eos());
-  eos_timeout_ = g_timeout_add(kEosTimeoutMs, [](gpointer data) -> gboolean {
-    auto* self = static_cast<Channel*>(data);
-    self->eos_timeout_ = 0;
-    log_line(self->options_.name, "the pipeline did not finish in time; closing its playlists");
-    for (std::size_t n = 0; n < self->options_.config.hls.size(); ++n) {
-      close_playlist_file(self->options_.output_dir + "/" + std::to_string(n) + "/index.m3u8");
-    }
-    self->finish_eos();
-    return G_SOURCE_REMOVE;
-  }, this);
+  eos_timeout_ = g_timeout_add(
+      kEosTimeoutMs,
+      [](gpointer data) -> gboolean {
+        auto* self = static_cast<Channel*>(data);
+        self->eos_timeout_ = 0;
+        log_line(self->options_.name, "the pipeline did not finish in time; closing its playlists");
+        for (std::size_t n = 0; n < self->options_.config.hls.size(); ++n) {
+          close_playlist_file(self->options_.output_dir + "/" + std::to_string(n) + "/index.m3u8");
+        }
+        self->finish_eos();
+        return G_SOURCE_REMOVE;
+      },
+      this);
 }
 
 void Channel::finish_eos() {
@@ -368,9 +378,7 @@ void Channel::finish_eos() {
 gboolean Channel::on_bus(GstBus*, GstMessage* message, gpointer data) {
   auto* self = static_cast<Channel*>(data);
   switch (GST_MESSAGE_TYPE(message)) {
-    case GST_MESSAGE_EOS:
-      self->finish_eos();
-      break;
+    case GST_MESSAGE_EOS: self->finish_eos(); break;
     case GST_MESSAGE_ERROR: {
       GError* error = nullptr;
       gchar* debug = nullptr;
@@ -397,8 +405,7 @@ gboolean Channel::on_bus(GstBus*, GstMessage* message, gpointer data) {
       g_clear_error(&error);
       break;
     }
-    default:
-      break;
+    default: break;
   }
   return G_SOURCE_CONTINUE;
 }

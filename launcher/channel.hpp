@@ -30,7 +30,7 @@ namespace nagare::launcher {
 class Channel {
  public:
   struct Options {
-    std::string name;             // in log lines
+    std::string name;  // in log lines
     ChannelConfig config;
     PipelineTemplate pipeline;
     std::string output_dir;

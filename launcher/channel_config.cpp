@@ -14,8 +14,8 @@ namespace {
 
 // MPEG-1 Layer III bitrates at 48 kHz (ISO/IEC 11172-3); lamemp3enc with
 // cbr=true takes no others.
-constexpr std::array<std::int64_t, 14> kMp3Bitrates = {
-    32000, 40000, 48000, 56000, 64000, 80000, 96000, 112000, 128000, 160000, 192000, 224000, 256000, 320000};
+constexpr std::array<std::int64_t, 14> kMp3Bitrates = {32000,  40000,  48000,  56000,  64000,  80000,  96000,
+                                                       112000, 128000, 160000, 192000, 224000, 256000, 320000};
 
 struct Invalid {
   ConfigError error;
@@ -135,10 +135,12 @@ RtpInput parse_input(const Json& j, const std::string& path) {
   }
   // Dynamic payload types (RFC 3551 §6).
   if (r.contains("video_payload_type")) {
-    in.video_payload_type = static_cast<int>(integer(r["video_payload_type"], join(rtp_path, "video_payload_type"), 96, 127));
+    in.video_payload_type =
+        static_cast<int>(integer(r["video_payload_type"], join(rtp_path, "video_payload_type"), 96, 127));
   }
   if (r.contains("audio_payload_type")) {
-    in.audio_payload_type = static_cast<int>(integer(r["audio_payload_type"], join(rtp_path, "audio_payload_type"), 96, 127));
+    in.audio_payload_type =
+        static_cast<int>(integer(r["audio_payload_type"], join(rtp_path, "audio_payload_type"), 96, 127));
   }
   if (r.contains("bind")) {
     const Json& b = r["bind"];
@@ -157,8 +159,7 @@ RtpInput parse_input(const Json& j, const std::string& path) {
 
 ChannelConfig parse(const Json& doc) {
   object_at(doc, "");
-  refuse_unknown(doc, "",
-                 {"hls", "segment_duration", "latency_ms", "playlist_length", "idle_timeout", "input"});
+  refuse_unknown(doc, "", {"hls", "segment_duration", "latency_ms", "playlist_length", "idle_timeout", "input"});
   ChannelConfig c;
   if (!doc.contains("hls")) fail("hls", "is required");
   const Json& hls = doc["hls"];
@@ -171,9 +172,11 @@ ChannelConfig parse(const Json& doc) {
     refuse_unknown(entry, path, {"video", "audio"});
     if (!entry.contains("video")) fail(join(path, "video"), "is required");
     if (!entry.contains("audio")) fail(join(path, "audio"), "is required");
-    c.hls.push_back({parse_video(entry["video"], join(path, "video")), parse_audio(entry["audio"], join(path, "audio"))});
+    c.hls.push_back(
+        {parse_video(entry["video"], join(path, "video")), parse_audio(entry["audio"], join(path, "audio"))});
   }
-  if (doc.contains("segment_duration")) c.segment_duration = number(doc["segment_duration"], "segment_duration", 0.5, 20);
+  if (doc.contains("segment_duration"))
+    c.segment_duration = number(doc["segment_duration"], "segment_duration", 0.5, 20);
   if (doc.contains("latency_ms")) {
     const Json& l = doc["latency_ms"];
     if (l == "auto") {

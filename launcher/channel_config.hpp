@@ -53,10 +53,10 @@ struct RtpInput {
 
 struct ChannelConfig {
   std::vector<Rendition> hls;
-  double segment_duration = 2.0;            // s
-  std::optional<int> latency_ms = 500;      // nullopt: "auto" (adaptive)
-  int playlist_length = 6;                  // segments in each media playlist
-  double idle_timeout = 15.0;               // s of silence before a broadcast ends
+  double segment_duration = 2.0;        // s
+  std::optional<int> latency_ms = 500;  // nullopt: "auto" (adaptive)
+  int playlist_length = 6;              // segments in each media playlist
+  double idle_timeout = 15.0;           // s of silence before a broadcast ends
   RtpInput input;
 
   // The distinct audio encodings, in the order renditions first use them;
@@ -76,8 +76,8 @@ inline constexpr std::int64_t kMinVideoBps = 50'000;
 inline constexpr std::int64_t kMaxVideoBps = 50'000'000;
 
 struct ConfigError {
-  std::string field;    // JSON path, e.g. "hls[0].video.width"; empty: the document
-  std::string message;  // what is wrong with it
+  std::string field;         // JSON path, e.g. "hls[0].video.width"; empty: the document
+  std::string message;       // what is wrong with it
   std::string what() const;  // "hls[0].video.width: must be even"
 };
 

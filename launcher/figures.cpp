@@ -21,8 +21,7 @@ std::string number(double v) {
 }
 
 void family(std::string& out, const char* name, const char* type, const char* help,
-            const std::vector<LabelledFigures>& channels,
-            const std::function<double(const ChannelFigures&)>& value) {
+            const std::vector<LabelledFigures>& channels, const std::function<double(const ChannelFigures&)>& value) {
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
   for (const auto& c : channels) {
     out += std::string(name) + "{channel=\"" + c.playback_id + "\"} " + number(value(c.figures)) + "\n";
@@ -59,10 +58,11 @@ std::string render_metrics(const std::vector<LabelledFigures>& channels) {
          [](const ChannelFigures& f) { return static_cast<double>(f.bytes_in); });
   family(out, "nagare_input_packets_total", "counter", "RTP packets received (audio and video).", channels,
          [](const ChannelFigures& f) { return static_cast<double>(f.packets_in); });
-  family(out, "nagare_input_packets_lost_total", "counter", "RTP packets never received, by sequence number.",
-         channels, [](const ChannelFigures& f) { return static_cast<double>(f.packets_lost); });
-  family(out, "nagare_av_offset_seconds", "gauge", "How far video is shifted from its arrival placement to follow audio.",
-         channels, [](const ChannelFigures& f) { return static_cast<double>(f.av_offset_ns) / 1e9; });
+  family(out, "nagare_input_packets_lost_total", "counter", "RTP packets never received, by sequence number.", channels,
+         [](const ChannelFigures& f) { return static_cast<double>(f.packets_lost); });
+  family(out, "nagare_av_offset_seconds", "gauge",
+         "How far video is shifted from its arrival placement to follow audio.", channels,
+         [](const ChannelFigures& f) { return static_cast<double>(f.av_offset_ns) / 1e9; });
   family(out, "nagare_latency_seconds", "gauge", "How long nagarealign holds a packet that arrived on time.", channels,
          [](const ChannelFigures& f) { return static_cast<double>(f.latency_ns) / 1e9; });
   family(out, "nagare_restarts_total", "counter", "Pipeline restarts after an error.", channels,

@@ -36,7 +36,7 @@ int write_file_atomically(const std::string& path, std::string_view bytes) {
 }
 
 std::optional<std::string> read_file(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     errno = EISDIR;
     return std::nullopt;
@@ -57,7 +57,7 @@ int make_dirs(const std::string& path) {
     if (partial.empty()) continue;
     if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) return errno;
   }
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return errno;
   return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 }

@@ -17,8 +17,8 @@ using Json = nlohmann::json;
 namespace {
 
 constexpr std::size_t kSessionIdBytes = 16;
-constexpr guint kPingIntervalS = 5;      // Sora's own default
-constexpr guint kConnectWaitS = 10;      // for the first message on a new WebSocket
+constexpr guint kPingIntervalS = 5;  // Sora's own default
+constexpr guint kConnectWaitS = 10;  // for the first message on a new WebSocket
 
 // WebSocket close codes, in the private range, mirroring the HTTP statuses
 // a WHIP client would get for the same refusal.
@@ -55,7 +55,7 @@ std::string media_type(const std::string& content_type) {
 struct Ingest::Publisher {
   std::string channel_id;
   std::string playback_id;
-  std::string whip_session_id;       // empty for Sora signaling
+  std::string whip_session_id;  // empty for Sora signaling
   std::string etag;
   std::optional<sdp::Description> offer;  // WHIP: the offer, to read trickled mids against
   std::shared_ptr<WebrtcSession> session;
@@ -103,7 +103,9 @@ struct Ingest::Signaling : std::enable_shared_from_this<Signaling> {
 };
 
 Ingest::Ingest(WebrtcOptions options, Find by_playback_id, Find by_channel_id)
-    : options_(std::move(options)), by_playback_id_(std::move(by_playback_id)), by_channel_id_(std::move(by_channel_id)) {}
+    : options_(std::move(options)),
+      by_playback_id_(std::move(by_playback_id)),
+      by_channel_id_(std::move(by_channel_id)) {}
 
 Ingest::~Ingest() { stop_all(); }
 
@@ -251,21 +253,22 @@ void Ingest::whip_create(SoupServerMessage* msg, const std::string& playback_id,
   g_object_ref(msg);
   const std::string location = "/whip/" + playback_id + "/sessions/" + publisher->whip_session_id;
   std::weak_ptr<Publisher> weak = publisher;
-  publisher->session->answer(body, *choice.value, [this, msg, location, weak](std::string answer, const std::string& error) {
-    auto p = weak.lock();
-    if (!error.empty() || !p) {
-      reply_error(msg, error.rfind("offer", 0) == 0 ? SOUP_STATUS_BAD_REQUEST : SOUP_STATUS_INTERNAL_SERVER_ERROR,
-                  error.empty() ? "the session ended before its answer" : error);
-      if (p) ended(p->channel_id, p.get(), error);
-    } else {
-      set_header(msg, "Location", location);
-      set_header(msg, "ETag", p->etag);
-      set_header(msg, "Accept-Patch", "application/trickle-ice-sdpfrag");
-      reply(msg, SOUP_STATUS_CREATED, "application/sdp", std::move(answer));
-    }
-    soup_server_message_unpause(msg);
-    g_object_unref(msg);
-  });
+  publisher->session->answer(
+      body, *choice.value, [this, msg, location, weak](std::string answer, const std::string& error) {
+        auto p = weak.lock();
+        if (!error.empty() || !p) {
+          reply_error(msg, error.rfind("offer", 0) == 0 ? SOUP_STATUS_BAD_REQUEST : SOUP_STATUS_INTERNAL_SERVER_ERROR,
+                      error.empty() ? "the session ended before its answer" : error);
+          if (p) ended(p->channel_id, p.get(), error);
+        } else {
+          set_header(msg, "Location", location);
+          set_header(msg, "ETag", p->etag);
+          set_header(msg, "Accept-Patch", "application/trickle-ice-sdpfrag");
+          reply(msg, SOUP_STATUS_CREATED, "application/sdp", std::move(answer));
+        }
+        soup_server_message_unpause(msg);
+        g_object_unref(msg);
+      });
 }
 
 void Ingest::whip_patch(SoupServerMessage* msg, Publisher& publisher, const std::string& body) {
@@ -304,14 +307,18 @@ void Ingest::on_signaling_open(SoupWebsocketConnection* connection) {
   s->ws = static_cast<SoupWebsocketConnection*>(g_object_ref(connection));
   signaling_[s.get()] = s;
   g_object_set(connection, "max-incoming-payload-size", static_cast<guint64>(256 * 1024), nullptr);
-  s->connect_wait = g_timeout_add_seconds(kConnectWaitS, [](gpointer data) -> gboolean {
-    auto* sig = static_cast<Signaling*>(data);
-    sig->connect_wait = 0;
-    sig->close(kCloseTimeout, "no connect message within " + std::to_string(kConnectWaitS) + " s");
-    return G_SOURCE_REMOVE;
-  }, s.get());
+  s->connect_wait = g_timeout_add_seconds(
+      kConnectWaitS,
+      [](gpointer data) -> gboolean {
+        auto* sig = static_cast<Signaling*>(data);
+        sig->connect_wait = 0;
+        sig->close(kCloseTimeout, "no connect message within " + std::to_string(kConnectWaitS) + " s");
+        return G_SOURCE_REMOVE;
+      },
+      s.get());
 
-  g_signal_connect(connection, "message", G_CALLBACK(+[](SoupWebsocketConnection*, gint type, GBytes* bytes, gpointer data) {
+  g_signal_connect(connection, "message",
+                   G_CALLBACK(+[](SoupWebsocketConnection*, gint type, GBytes* bytes, gpointer data) {
                      auto* sig = static_cast<Signaling*>(data);
                      if (sig->closing) return;
                      if (type != SOUP_WEBSOCKET_DATA_TEXT) {
@@ -371,17 +378,23 @@ void Ingest::on_signaling_connect(Signaling& s, const signaling::Connect& c) {
   s.role = c.role;
   s.connection_id = random_hex(13);
   s.client_id = c.client_id.value_or(s.connection_id);
-    std::weak_ptr<Signaling> weak = s.weak_from_this();
+  std::weak_ptr<Signaling> weak = s.weak_from_this();
   publisher->session->on_connected([weak, channel_id = c.channel_id] {
     auto sig = weak.lock();
     if (!sig) return;
     // What makes the Sora SDK report "connected".
-    sig->send({{"type", "notify"}, {"event_type", "connection.created"}, {"role", sig->role},
-               {"client_id", sig->client_id}, {"connection_id", sig->connection_id}, {"channel_id", channel_id},
-               {"channel_connections", 1}, {"channel_sendonly_connections", 1}});
+    sig->send({{"type", "notify"},
+               {"event_type", "connection.created"},
+               {"role", sig->role},
+               {"client_id", sig->client_id},
+               {"connection_id", sig->connection_id},
+               {"channel_id", channel_id},
+               {"channel_connections", 1},
+               {"channel_sendonly_connections", 1}});
   });
   Json ice_servers = Json::array();
-  for (const auto& server : options_.stun_servers) ice_servers.push_back({{"urls", Json::array({ice_server_uri(server)})}});
+  for (const auto& server : options_.stun_servers)
+    ice_servers.push_back({{"urls", Json::array({ice_server_uri(server)})}});
   publisher->session->offer(
       sdp::preferred_h264_profile(c.probe_sdp), [weak, ice_servers](std::string offer, const std::string& error) {
         auto sig = weak.lock();
@@ -389,22 +402,29 @@ void Ingest::on_signaling_connect(Signaling& s, const signaling::Connect& c) {
         if (!error.empty()) return sig->close(kCloseInternal, error);
         sig->offered = true;
         const auto& session = *sig->publisher->session;
-        sig->send({{"type", "offer"}, {"sdp", offer}, {"client_id", sig->client_id},
-                   {"connection_id", sig->connection_id}, {"simulcast", false}, {"spotlight", false},
+        sig->send({{"type", "offer"},
+                   {"sdp", offer},
+                   {"client_id", sig->client_id},
+                   {"connection_id", sig->connection_id},
+                   {"simulcast", false},
+                   {"spotlight", false},
                    {"mid", {{"audio", session.audio_mid()}, {"video", session.video_mid()}}},
                    {"config", {{"iceServers", ice_servers}, {"iceTransportPolicy", "all"}}}});
         // Ping from now on; an unanswered ping means the publisher is gone.
-        sig->ping_source = g_timeout_add_seconds(kPingIntervalS, [](gpointer data) -> gboolean {
-          auto* s2 = static_cast<Signaling*>(data);
-          if (s2->pong_due) {
-            s2->ping_source = 0;
-            s2->close(kCloseTimeout, "no pong within " + std::to_string(kPingIntervalS) + " s");
-            return G_SOURCE_REMOVE;
-          }
-          s2->pong_due = true;
-          s2->send({{"type", "ping"}, {"stats", false}});
-          return G_SOURCE_CONTINUE;
-        }, sig.get());
+        sig->ping_source = g_timeout_add_seconds(
+            kPingIntervalS,
+            [](gpointer data) -> gboolean {
+              auto* s2 = static_cast<Signaling*>(data);
+              if (s2->pong_due) {
+                s2->ping_source = 0;
+                s2->close(kCloseTimeout, "no pong within " + std::to_string(kPingIntervalS) + " s");
+                return G_SOURCE_REMOVE;
+              }
+              s2->pong_due = true;
+              s2->send({{"type", "ping"}, {"stats", false}});
+              return G_SOURCE_CONTINUE;
+            },
+            sig.get());
       });
 }
 

@@ -11,8 +11,8 @@
 
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,9 +70,9 @@ class Ingest {
   WebrtcOptions options_;
   Find by_playback_id_;
   Find by_channel_id_;
-  std::map<std::string, std::shared_ptr<Publisher>> publishers_;  // by channel id
+  std::map<std::string, std::shared_ptr<Publisher>> publishers_;     // by channel id
   std::map<std::string, std::shared_ptr<Publisher>> whip_sessions_;  // by WHIP session id
-  std::map<Signaling*, std::shared_ptr<Signaling>> signaling_;  // open WebSockets
+  std::map<Signaling*, std::shared_ptr<Signaling>> signaling_;       // open WebSockets
 };
 
 }  // namespace nagare::launcher

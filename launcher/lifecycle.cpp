@@ -34,8 +34,7 @@ Lifecycle::Action Lifecycle::tick(std::int64_t now, std::int64_t last_packet) {
         return Action::kEndBroadcast;
       }
       return Action::kNone;
-    case ChannelState::kRestarting:
-      return Action::kNone;
+    case ChannelState::kRestarting: return Action::kNone;
   }
   return Action::kNone;
 }

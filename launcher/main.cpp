@@ -92,13 +92,16 @@ void on_signals(GMainLoop* loop, std::function<void(std::function<void()>)> stop
   };
   auto* ctx = new Ctx{loop, std::move(stop)};  // lives as long as the process
   for (int sig : {SIGINT, SIGTERM}) {
-    g_unix_signal_add(sig, [](gpointer data) -> gboolean {
-      auto* c = static_cast<Ctx*>(data);
-      if (c->stopping) return G_SOURCE_CONTINUE;
-      c->stopping = true;
-      c->stop([loop = c->loop] { g_main_loop_quit(loop); });
-      return G_SOURCE_CONTINUE;
-    }, ctx);
+    g_unix_signal_add(
+        sig,
+        [](gpointer data) -> gboolean {
+          auto* c = static_cast<Ctx*>(data);
+          if (c->stopping) return G_SOURCE_CONTINUE;
+          c->stopping = true;
+          c->stop([loop = c->loop] { g_main_loop_quit(loop); });
+          return G_SOURCE_CONTINUE;
+        },
+        ctx);
   }
 }
 
@@ -170,7 +173,8 @@ int run(int argc, char** argv) {
 
 int serve(int argc, char** argv) {
   Args args;
-  if (!parse_args(argc, argv, {}, {"listen", "data-dir", "token", "public-url", "rtp-ports", "rtp-bind", "pipeline", "stun-server",
+  if (!parse_args(argc, argv, {},
+                  {"listen", "data-dir", "token", "public-url", "rtp-ports", "rtp-bind", "pipeline", "stun-server",
                    "webrtc-ports", "key-frame-interval"},
                   args)) {
     return 2;
@@ -268,7 +272,8 @@ int publish_test(int argc, char** argv) {
   }
   if (args.positional.size() == 1) {
     // A channel's API URL: its ports (and host) come from nagare serve.
-    if (auto problem = TestPublisher::ports_from_channel_url(args.positional[0], args.get("token"), args.has("host"), o)) {
+    if (auto problem =
+            TestPublisher::ports_from_channel_url(args.positional[0], args.get("token"), args.has("host"), o)) {
       std::fprintf(stderr, "nagare publish-test: %s\n", problem->c_str());
       return 1;
     }

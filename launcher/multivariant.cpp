@@ -8,8 +8,8 @@ namespace nagare::launcher {
 namespace {
 
 constexpr double kTsPacket = 188;
-constexpr double kTsPayload = 184;  // after the 4-byte header
-constexpr double kPesHeader = 14;   // with a PTS
+constexpr double kTsPayload = 184;          // after the 4-byte header
+constexpr double kPesHeader = 14;           // with a PTS
 constexpr double kVideoPesHeader = 19 + 6;  // PTS and DTS, and an access unit delimiter
 // x264 in CBR with a one-second VBV buffer stays within about 1.5 × its rate
 // over one segment; key frames at segment starts are what push it there.

@@ -24,12 +24,12 @@ std::optional<std::string> avc1_codec_from_annexb(std::span<const std::uint8_t> 
 std::string audio_codec_string(AudioCodec codec);
 
 struct VariantInfo {
-  std::string uri;             // "0/index.m3u8"
-  std::string video_codec;     // "avc1.64001f"
-  std::string audio_codec;     // "mp4a.40.34"
+  std::string uri;          // "0/index.m3u8"
+  std::string video_codec;  // "avc1.64001f"
+  std::string audio_codec;  // "mp4a.40.34"
   int width = 0;
   int height = 0;
-  double frame_rate = 0;       // 0: unknown, left out
+  double frame_rate = 0;         // 0: unknown, left out
   std::int64_t average_bps = 0;  // video + audio as encoded, before MPEG-TS overhead
   std::int64_t peak_bps = 0;
 };

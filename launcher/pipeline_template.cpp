@@ -125,7 +125,8 @@ std::optional<std::string> expand(const PipelineTemplate& tmpl, const ChannelCon
   }
   const bool transcodes =
       std::any_of(config.hls.begin(), config.hls.end(), [](const Rendition& r) { return !r.video.passthrough; });
-  const bool passes = std::any_of(config.hls.begin(), config.hls.end(), [](const Rendition& r) { return r.video.passthrough; });
+  const bool passes =
+      std::any_of(config.hls.begin(), config.hls.end(), [](const Rendition& r) { return r.video.passthrough; });
   for (const char* needed : {"decode", "rendition"}) {
     if (transcodes && !tmpl.has(needed)) {
       *error = "section [" + std::string(needed) + "] is missing, and a rendition is transcoded";

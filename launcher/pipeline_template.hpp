@@ -56,13 +56,13 @@ std::optional<std::string> substitute(std::string_view text, const Placeholders&
 
 // Where and how a channel's pipeline writes.
 struct OutputPlan {
-  std::string dir;           // the channel's output folder; rendition n writes dir/n/
-  unsigned broadcast = 0;    // segment names carry it, so a new broadcast never reuses a name
+  std::string dir;         // the channel's output folder; rendition n writes dir/n/
+  unsigned broadcast = 0;  // segment names carry it, so a new broadcast never reuses a name
 };
 
 // The channel's whole pipeline description, ready for gst_parse_launch.
-std::optional<std::string> expand(const PipelineTemplate& tmpl, const ChannelConfig& config,
-                                  const OutputPlan& output, std::string* error);
+std::optional<std::string> expand(const PipelineTemplate& tmpl, const ChannelConfig& config, const OutputPlan& output,
+                                  std::string* error);
 
 // The segment file name of rendition files in a broadcast, relative to the
 // rendition's folder ("b3-00042.ts" for segment 42 of broadcast 3).

@@ -1,8 +1,8 @@
 #include "pipelines.hpp"
 
 #include <gst/gst.h>
-#include <climits>
 #include <unistd.h>
+#include <climits>
 
 #include <cerrno>
 #include <cstring>

@@ -7,8 +7,8 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
-#include <vector>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
@@ -50,12 +50,15 @@ std::string sources(const TestPublisher::Options& o, const std::string& video_si
   return "videotestsrc is-live=true pattern=smpte ! video/x-raw,width=" + std::to_string(o.width) +
          ",height=" + std::to_string(o.height) + ",framerate=" + fps + "/1 " +
          "! timeoverlay font-desc=\"Sans 36\" ! videoconvert ! video/x-raw,format=I420 "
-         "! x264enc tune=zerolatency speed-preset=ultrafast bitrate=" + std::to_string(o.video_kbps) +
-         " key-int-max=" + std::to_string(o.fps * 2) +
+         "! x264enc tune=zerolatency speed-preset=ultrafast bitrate=" +
+         std::to_string(o.video_kbps) + " key-int-max=" + std::to_string(o.fps * 2) +
          " ! video/x-h264,profile=constrained-baseline "
-         "! rtph264pay name=video_pay pt=96 mtu=1200 aggregate-mode=zero-latency config-interval=-1 ! " + video_sink + " "
+         "! rtph264pay name=video_pay pt=96 mtu=1200 aggregate-mode=zero-latency config-interval=-1 ! " +
+         video_sink +
+         " "
          "audiotestsrc is-live=true wave=ticks freq=880 ! audio/x-raw,rate=48000,channels=2 "
-         "! opusenc bitrate=64000 frame-size=20 ! rtpopuspay pt=111 ! " + audio_sink;
+         "! opusenc bitrate=64000 frame-size=20 ! rtpopuspay pt=111 ! " +
+         audio_sink;
 }
 
 }  // namespace
@@ -113,32 +116,41 @@ int play(GstElement* pipeline, GMainLoop* loop, double seconds) {
     int* status;
   } ctx{loop, &status};
   auto bus = GstPtr<GstBus>::adopt(gst_element_get_bus(pipeline));
-  const guint watch = gst_bus_add_watch(bus.get(), [](GstBus*, GstMessage* m, gpointer data) -> gboolean {
-    auto* c = static_cast<Ctx*>(data);
-    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
-      GError* e = nullptr;
-      gst_message_parse_error(m, &e, nullptr);
-      std::fprintf(stderr, "nagare publish-test: %s\n", e ? e->message : "error");
-      g_clear_error(&e);
-      *c->status = 1;
-      g_main_loop_quit(c->loop);
-    }
-    return G_SOURCE_CONTINUE;
-  }, &ctx);
+  const guint watch = gst_bus_add_watch(
+      bus.get(),
+      [](GstBus*, GstMessage* m, gpointer data) -> gboolean {
+        auto* c = static_cast<Ctx*>(data);
+        if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+          GError* e = nullptr;
+          gst_message_parse_error(m, &e, nullptr);
+          std::fprintf(stderr, "nagare publish-test: %s\n", e ? e->message : "error");
+          g_clear_error(&e);
+          *c->status = 1;
+          g_main_loop_quit(c->loop);
+        }
+        return G_SOURCE_CONTINUE;
+      },
+      &ctx);
   guint signal_sources[2];
   int n = 0;
   for (int sig : {SIGINT, SIGTERM}) {
-    signal_sources[n++] = g_unix_signal_add(sig, [](gpointer l) -> gboolean {
-      g_main_loop_quit(static_cast<GMainLoop*>(l));
-      return G_SOURCE_CONTINUE;
-    }, loop);
+    signal_sources[n++] = g_unix_signal_add(
+        sig,
+        [](gpointer l) -> gboolean {
+          g_main_loop_quit(static_cast<GMainLoop*>(l));
+          return G_SOURCE_CONTINUE;
+        },
+        loop);
   }
   guint timer = 0;
   if (seconds > 0) {
-    timer = g_timeout_add(static_cast<guint>(seconds * 1000), [](gpointer l) -> gboolean {
-      g_main_loop_quit(static_cast<GMainLoop*>(l));
-      return G_SOURCE_CONTINUE;
-    }, loop);
+    timer = g_timeout_add(
+        static_cast<guint>(seconds * 1000),
+        [](gpointer l) -> gboolean {
+          g_main_loop_quit(static_cast<GMainLoop*>(l));
+          return G_SOURCE_CONTINUE;
+        },
+        loop);
   }
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   g_main_loop_run(loop);
@@ -154,8 +166,8 @@ int TestPublisher::run(const Options& o) {
   auto pipeline = parse_pipeline(description(o));
   if (!pipeline) return 1;
   GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
-  log_line("publish-test", "sending H.264 to " + o.host + ":" + std::to_string(o.video_port) + " and Opus to :" +
-                               std::to_string(o.audio_port));
+  log_line("publish-test", "sending H.264 to " + o.host + ":" + std::to_string(o.video_port) +
+                               " and Opus to :" + std::to_string(o.audio_port));
   const int status = play(pipeline.get(), loop, o.seconds);
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
   g_main_loop_unref(loop);
@@ -217,15 +229,18 @@ struct WhipPublisher {
     call("set-local-description", offer);
     gst_webrtc_session_description_free(offer);
     // Like OBS: no trickle, so wait for every candidate (bounded).
-    g_timeout_add(50, [](gpointer data) -> gboolean {
-      auto* self = static_cast<WhipPublisher*>(data);
-      GstWebRTCICEGatheringState state;
-      g_object_get(self->webrtc, "ice-gathering-state", &state, nullptr);
-      self->gather_wait_ms += 50;
-      if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && self->gather_wait_ms < 3000) return G_SOURCE_CONTINUE;
-      self->post_offer();
-      return G_SOURCE_REMOVE;
-    }, this);
+    g_timeout_add(
+        50,
+        [](gpointer data) -> gboolean {
+          auto* self = static_cast<WhipPublisher*>(data);
+          GstWebRTCICEGatheringState state;
+          g_object_get(self->webrtc, "ice-gathering-state", &state, nullptr);
+          self->gather_wait_ms += 50;
+          if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && self->gather_wait_ms < 3000) return G_SOURCE_CONTINUE;
+          self->post_offer();
+          return G_SOURCE_REMOVE;
+        },
+        this);
   }
 
   void post_offer() {
@@ -253,7 +268,8 @@ struct WhipPublisher {
     }
     const char* where = soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location");
     if (where) {
-      std::unique_ptr<gchar, GFreeDeleter> resolved(g_uri_resolve_relative(url.c_str(), where, G_URI_FLAGS_NONE, nullptr));
+      std::unique_ptr<gchar, GFreeDeleter> resolved(
+          g_uri_resolve_relative(url.c_str(), where, G_URI_FLAGS_NONE, nullptr));
       if (resolved) location = resolved.get();
     }
     g_object_unref(msg);
@@ -299,30 +315,35 @@ int TestPublisher::run_whip(const Options& o, const std::string& whip_url, const
                      auto* self = static_cast<WhipPublisher*>(data);
                      std::lock_guard lock(self->candidates_mutex);
                      self->candidates.emplace_back(c);
-                   }), &whip);
+                   }),
+                   &whip);
   // webrtcbin asks once it knows both streams' caps; the offer is made on
   // the main loop.
   g_signal_connect(whip.webrtc, "on-negotiation-needed", G_CALLBACK(+[](GstElement*, gpointer data) {
-                     g_idle_add([](gpointer d) -> gboolean {
-                       static_cast<WhipPublisher*>(d)->offer();
-                       return G_SOURCE_REMOVE;
-                     }, data);
-                   }), &whip);
+                     g_idle_add(
+                         [](gpointer d) -> gboolean {
+                           static_cast<WhipPublisher*>(d)->offer();
+                           return G_SOURCE_REMOVE;
+                         },
+                         data);
+                   }),
+                   &whip);
   // The receiver's PLIs come out of webrtcbin as key-frame requests going
   // upstream: counted, so a test can see that they arrive.
   std::atomic<unsigned> key_frame_requests{0};
   GstElement* pay = gst_bin_get_by_name(GST_BIN(pipeline.get()), "video_pay");
   GstPtr<GstPad> pay_src = GstPtr<GstPad>::adopt(gst_element_get_static_pad(pay, "src"));
   gst_object_unref(pay);
-  gst_pad_add_probe(pay_src.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
-                    [](GstPad*, GstPadProbeInfo* info, gpointer data) -> GstPadProbeReturn {
-                      const GstStructure* s = gst_event_get_structure(GST_PAD_PROBE_INFO_EVENT(info));
-                      if (s && gst_structure_has_name(s, "GstForceKeyUnit")) {
-                        static_cast<std::atomic<unsigned>*>(data)->fetch_add(1);
-                      }
-                      return GST_PAD_PROBE_OK;
-                    },
-                    &key_frame_requests, nullptr);
+  gst_pad_add_probe(
+      pay_src.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      [](GstPad*, GstPadProbeInfo* info, gpointer data) -> GstPadProbeReturn {
+        const GstStructure* s = gst_event_get_structure(GST_PAD_PROBE_INFO_EVENT(info));
+        if (s && gst_structure_has_name(s, "GstForceKeyUnit")) {
+          static_cast<std::atomic<unsigned>*>(data)->fetch_add(1);
+        }
+        return GST_PAD_PROBE_OK;
+      },
+      &key_frame_requests, nullptr);
   log_line("publish-test", "publishing over WHIP to " + whip_url);
   int status = play(pipeline.get(), loop, o.seconds);
   log_line("publish-test", "key frames asked for by the receiver: " + std::to_string(key_frame_requests.load()));

@@ -73,7 +73,8 @@ char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + '
 // Encoding names and media type parameters are case-insensitive (RFC 4855
 // §3, RFC 6838 §4.3): webrtcbin writes "OPUS", browsers "opus".
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -211,7 +212,8 @@ Problem read_rtpmap(std::string_view value, Media* media) {
   if (auto problem = payload_type(token, "a=rtpmap", pt)) return problem;
   const std::size_t slash = mapping.find('/');
   const std::string_view encoding = mapping.substr(0, slash);
-  const std::string_view rate_and_channels = slash == std::string_view::npos ? std::string_view() : mapping.substr(slash + 1);
+  const std::string_view rate_and_channels =
+      slash == std::string_view::npos ? std::string_view() : mapping.substr(slash + 1);
   const std::size_t second_slash = rate_and_channels.find('/');
   const auto rate = decimal(rate_and_channels.substr(0, second_slash), 1'000'000'000);
   std::optional<long long> channels = 0;
@@ -448,7 +450,8 @@ Result<CandidateInfo> read_candidate(std::string_view value) {
     return failure<CandidateInfo>("transport \"" + shown(fields[2]) + "\" is not UDP or TCP");
   }
   c.udp = iequals(fields[2], "udp");
-  if (!decimal(fields[3], 0xffffffffLL)) return failure<CandidateInfo>("priority \"" + shown(fields[3]) + "\" is not a number");
+  if (!decimal(fields[3], 0xffffffffLL))
+    return failure<CandidateInfo>("priority \"" + shown(fields[3]) + "\" is not a number");
   c.address = fields[4];
   const auto port = decimal(fields[5], kMaxPort);
   if (!port) return failure<CandidateInfo>("port \"" + shown(fields[5]) + "\" is not a number from 0 to 65535");
@@ -472,8 +475,10 @@ int candidate_class(const CandidateInfo& c) {
 }
 
 std::string_view trim_line(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -523,7 +528,8 @@ void restrict_section(const std::vector<std::string_view>& lines, int keep, std:
     const auto rtcp_fb = attribute(line, "rtcp-fb");
     const auto group = attribute(line, "ssrc-group");
     const auto ssrc = attribute(line, "ssrc");
-    if ((rtpmap && other_format(*rtpmap)) || (fmtp && other_format(*fmtp)) || (rtcp_fb && other_format(*rtcp_fb))) continue;
+    if ((rtpmap && other_format(*rtpmap)) || (fmtp && other_format(*fmtp)) || (rtcp_fb && other_format(*rtcp_fb)))
+      continue;
     if (group && is_fid_group(*group)) continue;
     if (ssrc && repair.contains(split_format(*ssrc).first)) continue;
     // One payload type leaves nothing to simulcast (RFC 8853).
@@ -786,7 +792,8 @@ Result<Fragment> parse_fragment(std::string_view text, const Description& offer)
       mline_index = 0;
     } else if (const auto value = attribute(line, "mid")) {
       const std::string_view wanted = trim(*value);
-      const auto found = std::find_if(offer.media.begin(), offer.media.end(), [&](const Media& m) { return m.mid == wanted; });
+      const auto found =
+          std::find_if(offer.media.begin(), offer.media.end(), [&](const Media& m) { return m.mid == wanted; });
       if (wanted.empty() || found == offer.media.end()) {
         return failure<Fragment>(at_line(i + 1, "a=mid: the offer has no m-line with mid \"" + shown(wanted) + "\""));
       }

@@ -22,20 +22,20 @@ namespace nagare::launcher::sdp {
 // One payload type of an m-line, from a=rtpmap, a=fmtp and a=rtcp-fb.
 struct Format {
   int payload_type = -1;
-  std::string encoding;      // as written in a=rtpmap, e.g. "H264", "opus", "rtx"
+  std::string encoding;  // as written in a=rtpmap, e.g. "H264", "opus", "rtx"
   int clock_rate = 0;
-  int channels = 0;          // 0 when a=rtpmap gives none
-  std::string fmtp;          // the parameters after "a=fmtp:<pt> ", or empty
+  int channels = 0;                  // 0 when a=rtpmap gives none
+  std::string fmtp;                  // the parameters after "a=fmtp:<pt> ", or empty
   std::vector<std::string> rtcp_fb;  // e.g. "nack", "nack pli", "transport-cc"
 };
 
 struct Media {
-  std::string kind;          // "audio", "video", "application", …
-  int port = 0;              // 0: rejected or bundle-only
-  std::string protocol;      // e.g. "UDP/TLS/RTP/SAVPF"
-  std::string mid;           // empty when there is no a=mid
-  std::string direction;     // "sendrecv" (the default), "sendonly", "recvonly", "inactive"
-  std::string ice_ufrag;     // a=ice-ufrag of this m-line, else the session's
+  std::string kind;       // "audio", "video", "application", …
+  int port = 0;           // 0: rejected or bundle-only
+  std::string protocol;   // e.g. "UDP/TLS/RTP/SAVPF"
+  std::string mid;        // empty when there is no a=mid
+  std::string direction;  // "sendrecv" (the default), "sendonly", "recvonly", "inactive"
+  std::string ice_ufrag;  // a=ice-ufrag of this m-line, else the session's
   std::string ice_pwd;
   std::vector<Format> formats;  // in the m= line's order
 };
@@ -60,17 +60,17 @@ Result<Description> parse(std::string_view text);
 // What nagare takes from an offer: the m-line and payload type of H.264 with
 // packetization-mode=1, and of opus/48000/2.
 struct Choice {
-  std::size_t video_index = 0;   // index of the m-line in Description::media
+  std::size_t video_index = 0;  // index of the m-line in Description::media
   std::string video_mid;
   int video_payload_type = -1;
-  std::string video_fmtp;        // the offer's fmtp for it, e.g.
-                                 // "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+  std::string video_fmtp;  // the offer's fmtp for it, e.g.
+                           // "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
   std::size_t audio_index = 0;
   std::string audio_mid;
   int audio_payload_type = -1;
-  std::string audio_fmtp;        // e.g. "minptime=10;useinbandfec=1"
-  bool transport_cc = false;     // the video format offers rtcp-fb transport-cc
-  bool nack = false;             // the video format offers rtcp-fb nack (retransmission)
+  std::string audio_fmtp;     // e.g. "minptime=10;useinbandfec=1"
+  bool transport_cc = false;  // the video format offers rtcp-fb transport-cc
+  bool nack = false;          // the video format offers rtcp-fb nack (retransmission)
 };
 
 // Chooses from an offer. The first audio m-line and the first video m-line

@@ -1,12 +1,12 @@
 #include "server.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <libsoup/soup.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <chrono>
 #include <cstring>
@@ -117,7 +117,7 @@ struct Server::Impl {
   PortPool ports;
   std::map<std::string, std::unique_ptr<Entry>> channels;  // by channel id
   std::map<std::string, Entry*> by_playback;
-  std::vector<std::unique_ptr<Entry>> ending;               // deleted, finishing their playlists
+  std::vector<std::unique_ptr<Entry>> ending;  // deleted, finishing their playlists
   std::unique_ptr<Ingest> ingest;
 
   explicit Impl(ServerOptions o) : options(std::move(o)), ports(options.rtp_low, options.rtp_high) {}
@@ -204,7 +204,8 @@ struct Server::Impl {
         }
       }
     }
-    const auto pair = ports.take([&](std::uint16_t v, std::uint16_t a) { return udp_ports_free(options.rtp_bind, v, a); });
+    const auto pair =
+        ports.take([&](std::uint16_t v, std::uint16_t a) { return udp_ports_free(options.rtp_bind, v, a); });
     if (!pair) {
       reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
                   "no free RTP port pair left in " + std::to_string(options.rtp_low) + "-" +
@@ -253,19 +254,21 @@ struct Server::Impl {
     ending.push_back(std::move(entry));
     raw->channel->stop([this, raw] {
       // After the callback returns: the Channel is still inside its stop().
-      g_idle_add([](gpointer data) -> gboolean {
-        auto* pair = static_cast<std::pair<Impl*, Entry*>*>(data);
-        auto& list = pair->first->ending;
-        for (auto it = list.begin(); it != list.end(); ++it) {
-          if (it->get() == pair->second) {
-            pair->first->ports.give_back((*it)->config.input.video_port);
-            list.erase(it);
-            break;
-          }
-        }
-        delete pair;
-        return G_SOURCE_REMOVE;
-      }, new std::pair<Impl*, Entry*>(this, raw));
+      g_idle_add(
+          [](gpointer data) -> gboolean {
+            auto* pair = static_cast<std::pair<Impl*, Entry*>*>(data);
+            auto& list = pair->first->ending;
+            for (auto it = list.begin(); it != list.end(); ++it) {
+              if (it->get() == pair->second) {
+                pair->first->ports.give_back((*it)->config.input.video_port);
+                list.erase(it);
+                break;
+              }
+            }
+            delete pair;
+            return G_SOURCE_REMOVE;
+          },
+          new std::pair<Impl*, Entry*>(this, raw));
     });
     reply_json(msg, SOUP_STATUS_OK, {{"channel_id", channel_id}, {"deleted", true}});
   }
@@ -328,7 +331,8 @@ struct Server::Impl {
   void hls_file(SoupServerMessage* msg, std::string_view rest_path) {
     const auto slash = rest_path.find('/');
     const std::string playback_id(rest_path.substr(0, slash));
-    const auto relative = slash == std::string_view::npos ? std::nullopt : safe_relative_path(rest_path.substr(slash + 1));
+    const auto relative =
+        slash == std::string_view::npos ? std::nullopt : safe_relative_path(rest_path.substr(slash + 1));
     if (!is_hex_id(playback_id, kPlaybackIdBytes) || !relative) {
       return reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such file");
     }
@@ -340,7 +344,7 @@ struct Server::Impl {
     while (true) {
       const auto end = relative->find('/', start);
       path += "/" + relative->substr(start, end - start);
-      struct stat st{};
+      struct stat st {};
       if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode) ||
           (end != std::string::npos ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) {
         return reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such file");
@@ -361,7 +365,8 @@ struct Server::Impl {
   }
 
   void watch_page(SoupServerMessage* msg, const std::string& playback_id) {
-    if (!is_hex_id(playback_id, kPlaybackIdBytes) || !g_file_test(channel_dir(playback_id).c_str(), G_FILE_TEST_IS_DIR)) {
+    if (!is_hex_id(playback_id, kPlaybackIdBytes) ||
+        !g_file_test(channel_dir(playback_id).c_str(), G_FILE_TEST_IS_DIR)) {
       return reply(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "no such channel\n");
     }
     std::string page(*embedded_file("web/watch.html"));
@@ -414,9 +419,11 @@ struct Server::Impl {
     std::vector<LabelledFigures> all;
     for (const auto& [id, e] : channels) all.push_back({e->playback_id, e->channel->figures()});
     std::string text = render_metrics(all);
-    text += "# HELP nagare_webrtc_publishers Publishers connected over WHIP or Sora signaling now.\n"
-            "# TYPE nagare_webrtc_publishers gauge\n"
-            "nagare_webrtc_publishers " + std::to_string(ingest->publishers()) + "\n";
+    text +=
+        "# HELP nagare_webrtc_publishers Publishers connected over WHIP or Sora signaling now.\n"
+        "# TYPE nagare_webrtc_publishers gauge\n"
+        "nagare_webrtc_publishers " +
+        std::to_string(ingest->publishers()) + "\n";
     reply(msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
   }
 

@@ -132,7 +132,8 @@ GstPromise* WebrtcSession::promise(Then then) {
 }
 
 bool WebrtcSession::build(std::string* error) {
-  pipeline_ = GstPtr<GstElement>::adopt(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new(("webrtc-" + name_).c_str()))));
+  pipeline_ =
+      GstPtr<GstElement>::adopt(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new(("webrtc-" + name_).c_str()))));
   webrtc_ = GstPtr<GstElement>::ref(gst_element_factory_make("webrtcbin", "webrtc"));
   if (!webrtc_) {
     *error = "webrtcbin is missing (install gstreamer1.0-plugins-bad and gstreamer1.0-nice)";
@@ -141,7 +142,8 @@ bool WebrtcSession::build(std::string* error) {
   gst_bin_add(GST_BIN(pipeline_.get()), webrtc_.get());
   g_object_set(webrtc_.get(), "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
                options_.jitter_latency_ms, nullptr);
-  if (!options_.stun_servers.empty()) g_object_set(webrtc_.get(), "stun-server", options_.stun_servers[0].c_str(), nullptr);
+  if (!options_.stun_servers.empty())
+    g_object_set(webrtc_.get(), "stun-server", options_.stun_servers[0].c_str(), nullptr);
 
   // rtpbin inside webrtcbin would delay one stream against the other to
   // match the publisher's RTCP sender reports. The channel's nagarealign
@@ -169,13 +171,13 @@ bool WebrtcSession::build(std::string* error) {
 
   auto weak = [this] { return new std::weak_ptr<WebrtcSession>(weak_from_this()); };
   auto drop_weak = [](gpointer data, GClosure*) { delete static_cast<std::weak_ptr<WebrtcSession>*>(data); };
-  g_signal_connect_data(webrtc_.get(), "on-ice-candidate",
-                        G_CALLBACK(+[](GstElement*, guint, gchar* candidate, gpointer data) {
-                          auto self = static_cast<std::weak_ptr<WebrtcSession>*>(data)->lock();
-                          if (!self) return;
-                          self->post([c = std::string(candidate)](WebrtcSession& s) { s.local_candidates_.push_back(c); });
-                        }),
-                        weak(), drop_weak, static_cast<GConnectFlags>(0));
+  g_signal_connect_data(
+      webrtc_.get(), "on-ice-candidate", G_CALLBACK(+[](GstElement*, guint, gchar* candidate, gpointer data) {
+        auto self = static_cast<std::weak_ptr<WebrtcSession>*>(data)->lock();
+        if (!self) return;
+        self->post([c = std::string(candidate)](WebrtcSession& s) { s.local_candidates_.push_back(c); });
+      }),
+      weak(), drop_weak, static_cast<GConnectFlags>(0));
   g_signal_connect_data(webrtc_.get(), "notify::ice-gathering-state",
                         G_CALLBACK(+[](GstElement* webrtc, GParamSpec*, gpointer data) {
                           GstWebRTCICEGatheringState state;
@@ -186,12 +188,15 @@ bool WebrtcSession::build(std::string* error) {
                             s.gathering_done_ = true;
                             // The last candidates may still be on their way
                             // from webrtcbin's thread: give them a moment.
-                            g_timeout_add(50, [](gpointer d) -> gboolean {
-                              auto w = static_cast<std::weak_ptr<WebrtcSession>*>(d);
-                              if (auto s2 = w->lock(); s2 && !s2->closed_) s2->finish_local_description();
-                              delete w;
-                              return G_SOURCE_REMOVE;
-                            }, new std::weak_ptr<WebrtcSession>(s.weak_from_this()));
+                            g_timeout_add(
+                                50,
+                                [](gpointer d) -> gboolean {
+                                  auto w = static_cast<std::weak_ptr<WebrtcSession>*>(d);
+                                  if (auto s2 = w->lock(); s2 && !s2->closed_) s2->finish_local_description();
+                                  delete w;
+                                  return G_SOURCE_REMOVE;
+                                },
+                                new std::weak_ptr<WebrtcSession>(s.weak_from_this()));
                           });
                         }),
                         weak(), drop_weak, static_cast<GConnectFlags>(0));
@@ -303,7 +308,8 @@ void WebrtcSession::offer(const std::string& h264_profile, DescriptionDone done)
       "minptime=(string)10,useinbandfec=(string)1,rtcp-fb-transport-cc=(boolean)true";
   const std::string video =
       "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=96,packetization-mode=(string)1,"
-      "level-asymmetry-allowed=(string)1,profile-level-id=(string)" + h264_profile +
+      "level-asymmetry-allowed=(string)1,profile-level-id=(string)" +
+      h264_profile +
       ",rtcp-fb-nack=(boolean)true,rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true,"
       "rtcp-fb-transport-cc=(boolean)true";
   for (const std::string& caps_text : {audio, video}) {
@@ -350,12 +356,11 @@ void WebrtcSession::accept_answer(const std::string& answer, DescriptionDone don
     return done("", "answer: not a session description GStreamer can read");
   }
   GstWebRTCSessionDescription* description = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, message);
-  GstPromise* set_remote =
-      promise([done = std::move(done)](WebrtcSession& s, const GstStructure* reply) {
-        if (std::string e = reply_error(reply, "answer"); !e.empty()) return done("", e);
-        s.exchanged_at_us_ = now_us();
-        done("", "");
-      });
+  GstPromise* set_remote = promise([done = std::move(done)](WebrtcSession& s, const GstStructure* reply) {
+    if (std::string e = reply_error(reply, "answer"); !e.empty()) return done("", e);
+    s.exchanged_at_us_ = now_us();
+    done("", "");
+  });
   g_signal_emit_by_name(webrtc_.get(), "set-remote-description", description, set_remote);
   gst_webrtc_session_description_free(description);
 }
@@ -425,7 +430,8 @@ void WebrtcSession::on_pad_added(GstPad* pad) {
     g_object_get(pad, "transceiver", &transceiver, nullptr);
     if (transceiver) {
       GstWebRTCKind k = GST_WEBRTC_KIND_UNKNOWN;
-      if (g_object_class_find_property(G_OBJECT_GET_CLASS(transceiver), "kind")) g_object_get(transceiver, "kind", &k, nullptr);
+      if (g_object_class_find_property(G_OBJECT_GET_CLASS(transceiver), "kind"))
+        g_object_get(transceiver, "kind", &k, nullptr);
       kind = k == GST_WEBRTC_KIND_VIDEO ? "video" : k == GST_WEBRTC_KIND_AUDIO ? "audio" : "";
       gst_object_unref(transceiver);
     }
@@ -445,8 +451,9 @@ void WebrtcSession::on_pad_added(GstPad* pad) {
   GstElement* sink = nullptr;
   if (forward) {
     sink = gst_element_factory_make("udpsink", nullptr);
-    g_object_set(sink, "host", target_.host.c_str(), "port", static_cast<gint>(video ? target_.video_port : target_.audio_port),
-                 "sync", FALSE, "async", FALSE, nullptr);
+    g_object_set(sink, "host", target_.host.c_str(), "port",
+                 static_cast<gint>(video ? target_.video_port : target_.audio_port), "sync", FALSE, "async", FALSE,
+                 nullptr);
     auto* f = new Forward{video ? target_.video_payload_type : target_.audio_payload_type, &last_packet_us_};
     gst_pad_add_probe(
         pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
@@ -497,12 +504,9 @@ void WebrtcSession::on_connection_state(int state) {
       log_line(name_, "connected");
       if (on_connected_) on_connected_();
       return;
-    case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
-      return end("the connection failed (ICE or DTLS)");
-    case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED:
-      return end("the publisher closed the connection");
-    default:
-      return;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED: return end("the connection failed (ICE or DTLS)");
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED: return end("the publisher closed the connection");
+    default: return;
   }
 }
 

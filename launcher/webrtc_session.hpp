@@ -39,10 +39,10 @@ struct WebrtcOptions {
   std::vector<std::string> stun_servers;  // "stun://host:port", also sent to clients
   std::uint16_t min_port = 0;             // ICE UDP port range; 0 = any
   std::uint16_t max_port = 0;
-  unsigned jitter_latency_ms = 100;       // webrtcbin's jitter buffer, which also waits for NACKed packets
-  unsigned key_frame_interval_s = 5;      // a PLI at least this often; 0 = only on request
-  unsigned media_timeout_s = 5;           // connected but no RTP for this long: the publisher is gone
-  unsigned connect_timeout_s = 20;        // not connected this long after the descriptions are exchanged
+  unsigned jitter_latency_ms = 100;   // webrtcbin's jitter buffer, which also waits for NACKed packets
+  unsigned key_frame_interval_s = 5;  // a PLI at least this often; 0 = only on request
+  unsigned media_timeout_s = 5;       // connected but no RTP for this long: the publisher is gone
+  unsigned connect_timeout_s = 20;    // not connected this long after the descriptions are exchanged
 };
 
 struct RtpTarget {

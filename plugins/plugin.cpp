@@ -14,5 +14,5 @@ static gboolean plugin_init(GstPlugin* plugin) {
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, nagare,
-                  "nagare: WebRTC-to-HLS live streaming (H.264 depayloader, A/V aligner, HLS segmenter)",
-                  plugin_init, VERSION, "LGPL", GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)
+                  "nagare: WebRTC-to-HLS live streaming (H.264 depayloader, A/V aligner, HLS segmenter)", plugin_init,
+                  VERSION, "LGPL", GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)

@@ -33,7 +33,8 @@ class TestCaseTapReporter : public Catch::StreamingReporterBase<TestCaseTapRepor
     if (result.isOk()) return true;
     std::ostringstream what;
     what << result.getSourceInfo() << ": ";
-    if (result.hasExpression()) what << result.getExpressionInMacro() << " with expansion " << result.getExpandedExpression();
+    if (result.hasExpression())
+      what << result.getExpressionInMacro() << " with expansion " << result.getExpandedExpression();
     if (result.hasMessage()) what << ' ' << result.getMessage();
     for (const auto& info : stats.infoMessages) what << " [" << info.message << ']';
     failures_ << comment(what.str());
@@ -47,9 +48,7 @@ class TestCaseTapReporter : public Catch::StreamingReporterBase<TestCaseTapRepor
     stream << failures_.str();
     failures_.str({});
     const bool ok = stats.totals.assertions.allOk() && after.empty();
-    stream << (ok ? "ok " : "not ok ") << count_ << " - " << one_line(stats.testInfo.name)
-           << '\n'
-           << std::flush;
+    stream << (ok ? "ok " : "not ok ") << count_ << " - " << one_line(stats.testInfo.name) << '\n' << std::flush;
     StreamingReporterBase::testCaseEnded(stats);
   }
 

@@ -39,11 +39,11 @@ struct Config {
 struct Output {
   enum class Kind : std::uint8_t { packet, lost };
   Kind kind = Kind::packet;
-  std::uint32_t handle = 0;     // packet: the caller's reference
-  std::int64_t position = 0;    // timeline position (the output PTS)
-  std::int64_t duration = 0;    // lost: the time it would have covered
+  std::uint32_t handle = 0;   // packet: the caller's reference
+  std::int64_t position = 0;  // timeline position (the output PTS)
+  std::int64_t duration = 0;  // lost: the time it would have covered
   std::uint16_t sequence = 0;
-  bool discont = false;         // packet: the timeline starts over here
+  bool discont = false;  // packet: the timeline starts over here
 };
 
 struct StreamStats {
@@ -51,9 +51,9 @@ struct StreamStats {
   Media media = Media::audio;
   bool master = false;
   std::uint32_t clock_rate = 0;
-  std::int64_t jitter = 0;     // RFC 3550 interarrival jitter, ns
-  std::int64_t latency = 0;    // current latency, ns
-  std::int64_t av_offset = 0;  // shift applied against the stream's own arrival placement, ns
+  std::int64_t jitter = 0;          // RFC 3550 interarrival jitter, ns
+  std::int64_t latency = 0;         // current latency, ns
+  std::int64_t av_offset = 0;       // shift applied against the stream's own arrival placement, ns
   std::optional<double> drift_ppm;  // this clock against the master's (the master: against ours)
 };
 

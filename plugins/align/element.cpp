@@ -104,7 +104,7 @@ struct NagareAlignPrivate {
   std::mutex settings_lock;
   Settings settings;  // guarded by settings_lock
 
-  std::mutex lock;  // guards the aligner, the packets and every lane's state
+  std::mutex lock;               // guards the aligner, the packets and every lane's state
   std::condition_variable wake;  // for tasks with nothing due, or no clock yet
   Aligner aligner;
   HandlePool<GstPtr<GstBuffer>> packets;
@@ -183,12 +183,12 @@ GstClockTime to_pts(const Lane& lane, std::int64_t position) {
 // rtpjitterbuffer's form of a loss report, which rtpbasedepayload and
 // nagareh264depay understand.
 GstPtr<GstEvent> lost_event(const Lane& lane, const Output& o) {
-  return GstPtr<GstEvent>::adopt(gst_event_new_custom(
-      GST_EVENT_CUSTOM_DOWNSTREAM,
-      gst_structure_new("GstRTPPacketLost", "seqnum", G_TYPE_UINT, static_cast<guint>(o.sequence), "timestamp",
-                        G_TYPE_UINT64, to_pts(lane, o.position), "duration", G_TYPE_UINT64,
-                        static_cast<guint64>(o.duration), "retry", G_TYPE_UINT, 0u, "might-have-been-fec",
-                        G_TYPE_BOOLEAN, FALSE, nullptr)));
+  return GstPtr<GstEvent>::adopt(
+      gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
+                           gst_structure_new("GstRTPPacketLost", "seqnum", G_TYPE_UINT, static_cast<guint>(o.sequence),
+                                             "timestamp", G_TYPE_UINT64, to_pts(lane, o.position), "duration",
+                                             G_TYPE_UINT64, static_cast<guint64>(o.duration), "retry", G_TYPE_UINT, 0u,
+                                             "might-have-been-fec", G_TYPE_BOOLEAN, FALSE, nullptr)));
 }
 
 // Turns the Aligner's outputs into what the pad pushes, under the lock.
@@ -328,8 +328,9 @@ GstFlowReturn chain(GstPad* pad, GstObject* parent, GstBuffer* raw) {
   // The arrival time is the buffer's running time (udpsrc and webrtcbin
   // stamp it on receipt); a buffer without one arrived now.
   const GstClockTime pts = GST_BUFFER_PTS(buffer.get());
-  const GstClockTime running =
-      GST_CLOCK_TIME_IS_VALID(pts) ? gst_segment_to_running_time(&lane->segment, GST_FORMAT_TIME, pts) : GST_CLOCK_TIME_NONE;
+  const GstClockTime running = GST_CLOCK_TIME_IS_VALID(pts)
+                                   ? gst_segment_to_running_time(&lane->segment, GST_FORMAT_TIME, pts)
+                                   : GST_CLOCK_TIME_NONE;
   if (GST_CLOCK_TIME_IS_VALID(running)) {
     arrival.arrival = static_cast<std::int64_t>(running);
   } else {
@@ -431,8 +432,7 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
       gst_pad_start_task(lane->src, src_loop, lane, nullptr);
       return ok;
     }
-    default:
-      break;
+    default: break;
   }
   if ((static_cast<unsigned>(GST_EVENT_TYPE(event)) & GST_EVENT_TYPE_SERIALIZED) != 0) {
     // In order with the packets: everything admitted before it leaves
@@ -598,23 +598,13 @@ GstStructure* make_stats(NagareAlignPrivate& p) {
     const StreamStats st = p.aligner.stats(lane->id);
     const StreamCounters& c = st.counters;
     GstStructure* one = gst_structure_new(
-        "application/x-nagare-align-stream",
-        "media", G_TYPE_STRING, media_name(st.media),
-        "master", G_TYPE_BOOLEAN, st.master,
-        "clock-rate", G_TYPE_UINT, st.clock_rate,
-        "packets", G_TYPE_UINT64, c.packets,
-        "lost", G_TYPE_UINT64, c.lost,
-        "late", G_TYPE_UINT64, c.late,
-        "dropped", G_TYPE_UINT64, c.dropped,
-        "duplicates", G_TYPE_UINT64, c.duplicates,
-        "reordered", G_TYPE_UINT64, c.reordered,
-        "rejected", G_TYPE_UINT64, c.rejected,
-        "restarts", G_TYPE_UINT64, c.restarts,
-        "malformed", G_TYPE_UINT64, lane->malformed,
-        "jitter", G_TYPE_UINT64, static_cast<guint64>(st.jitter),
-        "latency", G_TYPE_UINT64, static_cast<guint64>(st.latency),
-        "av-offset", G_TYPE_INT64, static_cast<gint64>(st.av_offset),
-        "drift-ppm", G_TYPE_DOUBLE, st.drift_ppm.value_or(0.0),
+        "application/x-nagare-align-stream", "media", G_TYPE_STRING, media_name(st.media), "master", G_TYPE_BOOLEAN,
+        st.master, "clock-rate", G_TYPE_UINT, st.clock_rate, "packets", G_TYPE_UINT64, c.packets, "lost", G_TYPE_UINT64,
+        c.lost, "late", G_TYPE_UINT64, c.late, "dropped", G_TYPE_UINT64, c.dropped, "duplicates", G_TYPE_UINT64,
+        c.duplicates, "reordered", G_TYPE_UINT64, c.reordered, "rejected", G_TYPE_UINT64, c.rejected, "restarts",
+        G_TYPE_UINT64, c.restarts, "malformed", G_TYPE_UINT64, lane->malformed, "jitter", G_TYPE_UINT64,
+        static_cast<guint64>(st.jitter), "latency", G_TYPE_UINT64, static_cast<guint64>(st.latency), "av-offset",
+        G_TYPE_INT64, static_cast<gint64>(st.av_offset), "drift-ppm", G_TYPE_DOUBLE, st.drift_ppm.value_or(0.0),
         nullptr);
     gst_structure_set(s, GST_PAD_NAME(lane->sink), GST_TYPE_STRUCTURE, one, nullptr);
     gst_structure_free(one);
@@ -642,24 +632,12 @@ void set_property(GObject* object, guint id, const GValue* value, GParamSpec* ps
   {
     std::lock_guard lock(p.settings_lock);
     switch (id) {
-      case PROP_LATENCY:
-        p.settings.latency_ms = g_value_get_uint(value);
-        break;
-      case PROP_LATENCY_MODE:
-        p.settings.mode = static_cast<LatencyMode>(g_value_get_enum(value));
-        break;
-      case PROP_MIN_LATENCY:
-        p.settings.min_latency_ms = g_value_get_uint(value);
-        break;
-      case PROP_MAX_LATENCY:
-        p.settings.max_latency_ms = g_value_get_uint(value);
-        break;
-      case PROP_MAX_JUMP:
-        p.settings.max_jump_ms = g_value_get_uint(value);
-        break;
-      default:
-        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
-        return;
+      case PROP_LATENCY: p.settings.latency_ms = g_value_get_uint(value); break;
+      case PROP_LATENCY_MODE: p.settings.mode = static_cast<LatencyMode>(g_value_get_enum(value)); break;
+      case PROP_MIN_LATENCY: p.settings.min_latency_ms = g_value_get_uint(value); break;
+      case PROP_MAX_LATENCY: p.settings.max_latency_ms = g_value_get_uint(value); break;
+      case PROP_MAX_JUMP: p.settings.max_jump_ms = g_value_get_uint(value); break;
+      default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); return;
     }
   }
   apply_settings(GST_ELEMENT(object));
@@ -673,23 +651,12 @@ void get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
   }
   std::lock_guard lock(p.settings_lock);
   switch (id) {
-    case PROP_LATENCY:
-      g_value_set_uint(value, p.settings.latency_ms);
-      break;
-    case PROP_LATENCY_MODE:
-      g_value_set_enum(value, static_cast<gint>(p.settings.mode));
-      break;
-    case PROP_MIN_LATENCY:
-      g_value_set_uint(value, p.settings.min_latency_ms);
-      break;
-    case PROP_MAX_LATENCY:
-      g_value_set_uint(value, p.settings.max_latency_ms);
-      break;
-    case PROP_MAX_JUMP:
-      g_value_set_uint(value, p.settings.max_jump_ms);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    case PROP_LATENCY: g_value_set_uint(value, p.settings.latency_ms); break;
+    case PROP_LATENCY_MODE: g_value_set_enum(value, static_cast<gint>(p.settings.mode)); break;
+    case PROP_MIN_LATENCY: g_value_set_uint(value, p.settings.min_latency_ms); break;
+    case PROP_MAX_LATENCY: g_value_set_uint(value, p.settings.max_latency_ms); break;
+    case PROP_MAX_JUMP: g_value_set_uint(value, p.settings.max_jump_ms); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
 

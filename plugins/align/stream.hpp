@@ -41,27 +41,27 @@ enum class Restart : std::uint8_t { first, ssrc, sequence, timestamp };
 
 // One queued packet.
 struct Entry {
-  std::int64_t key = 0;      // sequence number, unwrapped and continued across restarts
-  std::int64_t media = 0;    // ns since the epoch's origin, from the RTP clock alone
-  std::int64_t base = 0;     // timeline position of the epoch's media 0
+  std::int64_t key = 0;    // sequence number, unwrapped and continued across restarts
+  std::int64_t media = 0;  // ns since the epoch's origin, from the RTP clock alone
+  std::int64_t base = 0;   // timeline position of the epoch's media 0
   std::int64_t arrival = 0;
   std::int64_t due = 0;      // when it leaves, as known on arrival: release base + media + latency
   std::int64_t latency = 0;  // the latency it was admitted with
   std::uint32_t epoch = 0;
   std::uint32_t handle = 0;  // the owner's reference to the packet itself
   std::uint16_t sequence = 0;
-  bool late = false;         // arrived after its due time, so leaves at once
+  bool late = false;  // arrived after its due time, so leaves at once
 };
 
 struct StreamCounters {
-  std::uint64_t packets = 0;     // every packet offered
-  std::uint64_t lost = 0;        // sequence numbers reported lost
-  std::uint64_t late = 0;        // arrived after their due time (left at once, or dropped)
-  std::uint64_t dropped = 0;     // too late to leave: something newer had left
+  std::uint64_t packets = 0;  // every packet offered
+  std::uint64_t lost = 0;     // sequence numbers reported lost
+  std::uint64_t late = 0;     // arrived after their due time (left at once, or dropped)
+  std::uint64_t dropped = 0;  // too late to leave: something newer had left
   std::uint64_t duplicates = 0;
-  std::uint64_t reordered = 0;   // arrived after a higher sequence number
-  std::uint64_t rejected = 0;    // stray packets that started nothing
-  std::uint64_t restarts = 0;    // epochs after the first (SSRC change, jumps)
+  std::uint64_t reordered = 0;  // arrived after a higher sequence number
+  std::uint64_t rejected = 0;   // stray packets that started nothing
+  std::uint64_t restarts = 0;   // epochs after the first (SSRC change, jumps)
 };
 
 // What pop() hands out: the packet, whether it opens an epoch, and the
@@ -99,8 +99,7 @@ class Stream {
 
   // Takes one packet. Handles of packets the stream gave up on (a stray kept
   // aside and then not confirmed) are appended to `discarded`.
-  Admission admit(const Arrival& a, std::uint32_t handle, const Params& params,
-                  std::vector<std::uint32_t>& discarded);
+  Admission admit(const Arrival& a, std::uint32_t handle, const Params& params, std::vector<std::uint32_t>& discarded);
 
   bool started() const { return started_; }
   bool empty() const { return ring_.empty(); }
@@ -161,9 +160,9 @@ class Stream {
   std::uint32_t epoch_ = 0;
   Unwrapper<std::uint16_t> sequences_;
   Unwrapper<std::uint32_t> timestamps_;
-  std::int64_t key_offset_ = 0;     // key = offset + unwrapped sequence
+  std::int64_t key_offset_ = 0;  // key = offset + unwrapped sequence
   std::int64_t highest_key_ = 0;
-  std::int64_t origin_ = 0;         // unwrapped RTP timestamp of media 0
+  std::int64_t origin_ = 0;  // unwrapped RTP timestamp of media 0
   std::int64_t own_base_ = 0;
   std::int64_t latest_base_ = 0;
 
@@ -173,7 +172,7 @@ class Stream {
   std::int64_t jitter_ = 0;
   std::int64_t packet_duration_ = 0;
   std::optional<std::pair<std::int64_t, std::int64_t>> last_queued_;  // key, media
-  WindowExtreme<10> durations_{kSecond};  // shortest step between consecutive packets, ~10 s
+  WindowExtreme<10> durations_{kSecond};        // shortest step between consecutive packets, ~10 s
   WindowExtreme<8> floor_{500 * kMillisecond};  // lowest transit over ~4 s
 
   std::optional<Candidate> candidate_;

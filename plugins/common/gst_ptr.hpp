@@ -20,11 +20,11 @@ struct GstRefTraits {
 
 // Type is a type name: "(Type)* p" would not parse, so it goes bare.
 // NOLINTBEGIN(bugprone-macro-parentheses)
-#define NAGARE_MINI_OBJECT_TRAITS(Type, ref_fn, unref_fn)    \
-  template <>                                                \
-  struct GstRefTraits<Type> {                                \
-    static Type* ref(Type* p) { return ref_fn(p); }          \
-    static void unref(Type* p) { unref_fn(p); }              \
+#define NAGARE_MINI_OBJECT_TRAITS(Type, ref_fn, unref_fn) \
+  template <>                                             \
+  struct GstRefTraits<Type> {                             \
+    static Type* ref(Type* p) { return ref_fn(p); }       \
+    static void unref(Type* p) { unref_fn(p); }           \
   };
 // NOLINTEND(bugprone-macro-parentheses)
 
@@ -97,7 +97,9 @@ class BufferMap {
   BufferMap(const BufferMap&) = delete;
   BufferMap& operator=(const BufferMap&) = delete;
   BufferMap(BufferMap&& other) noexcept
-      : buffer_(std::exchange(other.buffer_, nullptr)), memory_(std::exchange(other.memory_, nullptr)), info_(other.info_) {}
+      : buffer_(std::exchange(other.buffer_, nullptr)),
+        memory_(std::exchange(other.memory_, nullptr)),
+        info_(other.info_) {}
   BufferMap& operator=(BufferMap&&) = delete;
   ~BufferMap() {
     if (memory_) gst_memory_unmap(memory_, &info_);

@@ -22,11 +22,11 @@ struct RtpPacket {
 
 // Why parse_rtp() refused a packet.
 enum class RtpError {
-  kTooShort,       // fewer than the 12 fixed header bytes
-  kBadVersion,     // V != 2
-  kBadCsrc,        // CSRC list runs past the end
-  kBadExtension,   // header extension runs past the end
-  kBadPadding,     // padding count of zero, or more than what is left
+  kTooShort,      // fewer than the 12 fixed header bytes
+  kBadVersion,    // V != 2
+  kBadCsrc,       // CSRC list runs past the end
+  kBadExtension,  // header extension runs past the end
+  kBadPadding,    // padding count of zero, or more than what is left
 };
 
 struct RtpParse {

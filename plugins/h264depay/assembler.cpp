@@ -56,9 +56,9 @@ void Assembler::release_ready() {
 }
 
 AssemblerStats Assembler::stats() const {
-  return AssemblerStats{stats_.packets.get(), stats_.access_units.get(), stats_.dropped.get(),
-                        stats_.lost.get(),    stats_.late.get(),         stats_.malformed.get(),
-                        stats_.unsupported.get(), stats_.padding.get(),  stats_.restarts.get()};
+  return AssemblerStats{stats_.packets.get(),     stats_.access_units.get(), stats_.dropped.get(),
+                        stats_.lost.get(),        stats_.late.get(),         stats_.malformed.get(),
+                        stats_.unsupported.get(), stats_.padding.get(),      stats_.restarts.get()};
 }
 
 void Assembler::reset_stats() {
@@ -286,16 +286,15 @@ void Assembler::add_arena_run(std::size_t offset, std::size_t size) {
     pieces.back().size += static_cast<std::uint32_t>(size);
     return;
   }
-  pieces.push_back(Piece{Piece::Source::kArena, 0, static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(size)});
+  pieces.push_back(
+      Piece{Piece::Source::kArena, 0, static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(size)});
 }
 
 void Assembler::note_nal(std::span<const std::uint8_t> nal) {
   const std::uint8_t type = nal_type(nal[0]);
   if (nal_count_++ == 0) aud_first_ = type == kNalAud;
   switch (type) {
-    case kNalIdr:
-      current_.keyframe = true;
-      break;
+    case kNalIdr: current_.keyframe = true; break;
     case kNalSps:
       has_sps_ = true;
       parameter_sets_.store(nal);
@@ -304,8 +303,7 @@ void Assembler::note_nal(std::span<const std::uint8_t> nal) {
       has_pps_ = true;
       parameter_sets_.store(nal);
       break;
-    default:
-      break;
+    default: break;
   }
 }
 

@@ -26,7 +26,8 @@ class PacketRef {
   using Release = void (*)(void*);
   PacketRef() = default;
   PacketRef(void* handle, Release release) : handle_(handle), release_(release) {}
-  PacketRef(PacketRef&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)), release_(std::exchange(o.release_, nullptr)) {}
+  PacketRef(PacketRef&& o) noexcept
+      : handle_(std::exchange(o.handle_, nullptr)), release_(std::exchange(o.release_, nullptr)) {}
   PacketRef& operator=(PacketRef&& o) noexcept {
     if (this != &o) {
       reset();
@@ -65,9 +66,9 @@ struct Piece {
 
 struct AccessUnit {
   std::uint32_t rtp_timestamp = 0;
-  std::int64_t pts = -1;     // the caller's time of the first packet, passed through
-  bool keyframe = false;     // holds an IDR slice
-  bool discont = false;      // the first output after a loss, a reset or a restart
+  std::int64_t pts = -1;  // the caller's time of the first packet, passed through
+  bool keyframe = false;  // holds an IDR slice
+  bool discont = false;   // the first output after a loss, a reset or a restart
   std::vector<Piece> pieces;
   std::vector<std::uint8_t> arena;  // may be moved out by the caller
   std::vector<PacketRef> packets;   // packets that kPacket pieces point into
@@ -155,7 +156,8 @@ class Assembler {
   // Keeps the packet for the open access unit, whose kPacket pieces will
   // point into it; its index there, or nothing if the unit cannot take it.
   std::optional<std::uint32_t> hold_packet(PacketRef& ref, PushResult& result);
-  void add_packet_nal(std::span<const std::uint8_t> nal, std::span<const std::uint8_t> bytes, std::uint32_t packet_index);
+  void add_packet_nal(std::span<const std::uint8_t> nal, std::span<const std::uint8_t> bytes,
+                      std::uint32_t packet_index);
   void add_fragment(const Payload& payload, PushResult& result);
   void add_arena_run(std::size_t offset, std::size_t size);
   void note_nal(std::span<const std::uint8_t> nal);

@@ -74,9 +74,7 @@ Payload parse_payload(std::span<const std::uint8_t> payload) {
     case kNalStapB:
     case kNalMtap16:
     case kNalMtap24:
-    case kNalFuB:
-      out.kind = PayloadKind::kUnsupported;
-      return out;
+    case kNalFuB: out.kind = PayloadKind::kUnsupported; return out;
     default:  // 0, 30, 31
       out.kind = PayloadKind::kReserved;
       return out;

@@ -26,19 +26,19 @@ enum class PayloadKind {
 // Why a payload was kMalformed; for logs and tests.
 enum class Malformation {
   kNone,
-  kEmpty,                // zero-length payload
-  kForbiddenBit,         // F bit set in the payload header (H.264 §7.4.1)
-  kStapTruncated,        // a STAP-A size field, or the unit it announces, runs past the end
-  kStapEmptyUnit,        // a STAP-A unit of size 0
-  kStapBadUnitType,      // a STAP-A unit whose type is not 1..23
-  kStapNoUnits,          // a STAP-A with no unit at all
-  kFuTooShort,           // an FU-A without its FU header
-  kFuBadType,            // an FU-A carrying a type other than 1..23
+  kEmpty,            // zero-length payload
+  kForbiddenBit,     // F bit set in the payload header (H.264 §7.4.1)
+  kStapTruncated,    // a STAP-A size field, or the unit it announces, runs past the end
+  kStapEmptyUnit,    // a STAP-A unit of size 0
+  kStapBadUnitType,  // a STAP-A unit whose type is not 1..23
+  kStapNoUnits,      // a STAP-A with no unit at all
+  kFuTooShort,       // an FU-A without its FU header
+  kFuBadType,        // an FU-A carrying a type other than 1..23
   // Found by the Assembler, which sees fragments in sequence:
-  kFuWithoutStart,       // a middle or end fragment with no start before it
-  kFuUnfinished,         // a new start, another NAL unit, or the end of the access unit before the end fragment
-  kFuTypeChanged,        // fragments of one NAL unit that disagree on its type
-  kReservedType,         // NAL type 0, 30 or 31 (ignored, counted)
+  kFuWithoutStart,  // a middle or end fragment with no start before it
+  kFuUnfinished,    // a new start, another NAL unit, or the end of the access unit before the end fragment
+  kFuTypeChanged,   // fragments of one NAL unit that disagree on its type
+  kReservedType,    // NAL type 0, 30 or 31 (ignored, counted)
 };
 
 struct FuHeader {

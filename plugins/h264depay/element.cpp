@@ -39,10 +39,10 @@ enum {
   PROP_STATS,
 };
 
-GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS("application/x-rtp, media = (string) video, clock-rate = (int) 90000, "
-                    "encoding-name = (string) H264"));
+GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("application/x-rtp, media = (string) video, clock-rate = (int) 90000, "
+                                            "encoding-name = (string) H264"));
 
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS,
@@ -76,9 +76,9 @@ struct NagareH264DepayPrivate {
   Counter keyframe_requests;
 
   // "00 00 00 01", shared by every output buffer that borrows a NAL unit.
-  GstPtr<GstMemory> start_code = GstPtr<GstMemory>::adopt(gst_memory_new_wrapped(
-      GST_MEMORY_FLAG_READONLY, const_cast<std::uint8_t*>(kStartCode), sizeof kStartCode, 0, sizeof kStartCode,
-      nullptr, nullptr));
+  GstPtr<GstMemory> start_code =
+      GstPtr<GstMemory>::adopt(gst_memory_new_wrapped(GST_MEMORY_FLAG_READONLY, const_cast<std::uint8_t*>(kStartCode),
+                                                      sizeof kStartCode, 0, sizeof kStartCode, nullptr, nullptr));
 };
 
 struct _NagareH264Depay {
@@ -164,7 +164,8 @@ GstBuffer* make_output(NagareH264DepayPrivate& p, AccessUnit& au) {
     }
     if (!arena) arena = GstPtr<GstMemory>::adopt(adopt_arena(std::move(au.arena)));
     const bool whole = piece.offset == 0 && piece.size == arena_size;
-    gst_buffer_append_memory(out, whole ? gst_memory_ref(arena.get()) : gst_memory_share(arena.get(), piece.offset, piece.size));
+    gst_buffer_append_memory(
+        out, whole ? gst_memory_ref(arena.get()) : gst_memory_share(arena.get(), piece.offset, piece.size));
   }
   return out;
 }
@@ -219,9 +220,8 @@ void handle_result(NagareH264Depay* self, NagareH264DepayPrivate& p, const PushR
   if (!settings.request_keyframe) return;
   // Media time when there is one, so the limit behaves the same however fast
   // the stream is fed; the monotonic clock otherwise.
-  const std::int64_t now = GST_CLOCK_TIME_IS_VALID(p.last_running_time)
-                               ? static_cast<std::int64_t>(p.last_running_time)
-                               : g_get_monotonic_time() * 1000;
+  const std::int64_t now = GST_CLOCK_TIME_IS_VALID(p.last_running_time) ? static_cast<std::int64_t>(p.last_running_time)
+                                                                        : g_get_monotonic_time() * 1000;
   p.limiter.set_interval(std::int64_t{settings.keyframe_request_interval_ms} * GST_MSECOND);
   if (!p.limiter.allow(now)) return;
 
@@ -298,9 +298,7 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
       update_src_caps(p);
       return TRUE;
     }
-    case GST_EVENT_SEGMENT:
-      gst_event_copy_segment(event, &p.segment);
-      break;
+    case GST_EVENT_SEGMENT: gst_event_copy_segment(event, &p.segment); break;
     case GST_EVENT_FLUSH_STOP:
       p.assembler.reset();
       p.limiter.reset();
@@ -329,8 +327,7 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
         return TRUE;
       }
       break;
-    default:
-      break;
+    default: break;
   }
   return gst_pad_event_default(pad, parent, event);
 }
@@ -339,17 +336,11 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
 
 GstStructure* make_stats(NagareH264DepayPrivate& p) {
   const AssemblerStats s = p.assembler.stats();
-  return gst_structure_new("application/x-nagare-h264depay-stats",
-                           "packets", G_TYPE_UINT64, s.packets,
-                           "access-units", G_TYPE_UINT64, s.access_units,
-                           "dropped", G_TYPE_UINT64, s.dropped,
-                           "lost", G_TYPE_UINT64, s.lost,
-                           "late", G_TYPE_UINT64, s.late,
-                           "malformed", G_TYPE_UINT64, s.malformed,
-                           "unsupported", G_TYPE_UINT64, s.unsupported,
-                           "padding", G_TYPE_UINT64, s.padding,
-                           "restarts", G_TYPE_UINT64, s.restarts,
-                           "keyframe-requests", G_TYPE_UINT64, p.keyframe_requests.get(),
+  return gst_structure_new("application/x-nagare-h264depay-stats", "packets", G_TYPE_UINT64, s.packets, "access-units",
+                           G_TYPE_UINT64, s.access_units, "dropped", G_TYPE_UINT64, s.dropped, "lost", G_TYPE_UINT64,
+                           s.lost, "late", G_TYPE_UINT64, s.late, "malformed", G_TYPE_UINT64, s.malformed,
+                           "unsupported", G_TYPE_UINT64, s.unsupported, "padding", G_TYPE_UINT64, s.padding, "restarts",
+                           G_TYPE_UINT64, s.restarts, "keyframe-requests", G_TYPE_UINT64, p.keyframe_requests.get(),
                            nullptr);
 }
 
@@ -357,17 +348,10 @@ void set_property(GObject* object, guint id, const GValue* value, GParamSpec* ps
   NagareH264DepayPrivate& p = priv(object);
   std::lock_guard lock(p.settings_lock);
   switch (id) {
-    case PROP_REQUEST_KEYFRAME:
-      p.settings.request_keyframe = g_value_get_boolean(value);
-      break;
-    case PROP_WAIT_FOR_KEYFRAME:
-      p.settings.wait_for_keyframe = g_value_get_boolean(value);
-      break;
-    case PROP_KEYFRAME_REQUEST_INTERVAL:
-      p.settings.keyframe_request_interval_ms = g_value_get_uint(value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    case PROP_REQUEST_KEYFRAME: p.settings.request_keyframe = g_value_get_boolean(value); break;
+    case PROP_WAIT_FOR_KEYFRAME: p.settings.wait_for_keyframe = g_value_get_boolean(value); break;
+    case PROP_KEYFRAME_REQUEST_INTERVAL: p.settings.keyframe_request_interval_ms = g_value_get_uint(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
 
@@ -379,17 +363,10 @@ void get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
   }
   std::lock_guard lock(p.settings_lock);
   switch (id) {
-    case PROP_REQUEST_KEYFRAME:
-      g_value_set_boolean(value, p.settings.request_keyframe);
-      break;
-    case PROP_WAIT_FOR_KEYFRAME:
-      g_value_set_boolean(value, p.settings.wait_for_keyframe);
-      break;
-    case PROP_KEYFRAME_REQUEST_INTERVAL:
-      g_value_set_uint(value, p.settings.keyframe_request_interval_ms);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    case PROP_REQUEST_KEYFRAME: g_value_set_boolean(value, p.settings.request_keyframe); break;
+    case PROP_WAIT_FOR_KEYFRAME: g_value_set_boolean(value, p.settings.wait_for_keyframe); break;
+    case PROP_KEYFRAME_REQUEST_INTERVAL: g_value_set_uint(value, p.settings.keyframe_request_interval_ms); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
 
@@ -435,24 +412,27 @@ static void nagare_h264_depay_class_init(NagareH264DepayClass* klass) {
 
   g_object_class_install_property(
       gobject_class, PROP_REQUEST_KEYFRAME,
-      g_param_spec_boolean("request-keyframe", "Request keyframe",
-                           "Send an upstream force-key-unit event (all-headers) when packets are lost or the "
-                           "stream cannot be decoded; webrtcbin and rtpbin turn it into an RTCP PLI",
-                           kDefaultRequestKeyframe,
-                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+      g_param_spec_boolean(
+          "request-keyframe", "Request keyframe",
+          "Send an upstream force-key-unit event (all-headers) when packets are lost or the "
+          "stream cannot be decoded; webrtcbin and rtpbin turn it into an RTCP PLI",
+          kDefaultRequestKeyframe,
+          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_WAIT_FOR_KEYFRAME,
-      g_param_spec_boolean("wait-for-keyframe", "Wait for keyframe",
-                           "Output nothing at the start and after a loss until an access unit with an IDR slice",
-                           kDefaultWaitForKeyframe,
-                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+      g_param_spec_boolean(
+          "wait-for-keyframe", "Wait for keyframe",
+          "Output nothing at the start and after a loss until an access unit with an IDR slice",
+          kDefaultWaitForKeyframe,
+          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property(
       gobject_class, PROP_KEYFRAME_REQUEST_INTERVAL,
-      g_param_spec_uint("keyframe-request-interval", "Keyframe request interval",
-                        "Least time between two key-frame requests, in milliseconds of running time "
-                        "(0 = no limit)",
-                        0, G_MAXUINT, kDefaultKeyframeRequestInterval,
-                        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+      g_param_spec_uint(
+          "keyframe-request-interval", "Keyframe request interval",
+          "Least time between two key-frame requests, in milliseconds of running time "
+          "(0 = no limit)",
+          0, G_MAXUINT, kDefaultKeyframeRequestInterval,
+          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",

@@ -14,11 +14,11 @@ enum NalType : std::uint8_t {
   kNalSps = 7,
   kNalPps = 8,
   kNalAud = 9,
-  kNalStapA = 24,   // RFC 6184 §5.7.1
+  kNalStapA = 24,  // RFC 6184 §5.7.1
   kNalStapB = 25,
   kNalMtap16 = 26,  // RFC 6184 §5.7.2
   kNalMtap24 = 27,
-  kNalFuA = 28,     // RFC 6184 §5.8
+  kNalFuA = 28,  // RFC 6184 §5.8
   kNalFuB = 29,
   kNalReserved30 = 30,
   kNalReserved31 = 31,

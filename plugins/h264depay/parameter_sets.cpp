@@ -65,14 +65,11 @@ std::optional<std::uint32_t> parameter_set_id(std::span<const std::uint8_t> nal)
       if (!id || *id >= ParameterSets::kMaxPps) return std::nullopt;
       return id;
     }
-    default:
-      return std::nullopt;
+    default: return std::nullopt;
   }
 }
 
-bool is_first_slice_of_picture(std::span<const std::uint8_t> nal) {
-  return nal.size() >= 2 && (nal[1] & 0x80);
-}
+bool is_first_slice_of_picture(std::span<const std::uint8_t> nal) { return nal.size() >= 2 && (nal[1] & 0x80); }
 
 bool ParameterSets::store(std::span<const std::uint8_t> nal) {
   const auto id = parameter_set_id(nal);

@@ -23,7 +23,7 @@ class RbspReader {
   std::optional<unsigned> next_bit();
   std::span<const std::uint8_t> data_;
   std::size_t byte_ = 0;
-  unsigned bit_ = 0;  // bits already used of data_[byte_]
+  unsigned bit_ = 0;    // bits already used of data_[byte_]
   unsigned zeros_ = 0;  // consecutive zero bytes read, for emulation prevention
 };
 

@@ -66,12 +66,9 @@ std::optional<AudioFrame> parse_adts_header(std::span<const std::uint8_t> b) {
 
 std::optional<AudioFrame> parse_audio_header(ts::StreamKind kind, std::span<const std::uint8_t> bytes) {
   switch (kind) {
-    case ts::StreamKind::kMpegAudio:
-      return parse_mpeg_audio_header(bytes);
-    case ts::StreamKind::kAdts:
-      return parse_adts_header(bytes);
-    default:
-      return std::nullopt;
+    case ts::StreamKind::kMpegAudio: return parse_mpeg_audio_header(bytes);
+    case ts::StreamKind::kAdts: return parse_adts_header(bytes);
+    default: return std::nullopt;
   }
 }
 

@@ -70,10 +70,10 @@ GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
     "video", GST_PAD_SINK, GST_PAD_REQUEST,
     GST_STATIC_CAPS("video/x-h264, stream-format = (string) byte-stream, alignment = (string) au"));
 
-GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE(
-    "audio", GST_PAD_SINK, GST_PAD_REQUEST,
-    GST_STATIC_CAPS("audio/mpeg, mpegversion = (int) 1, layer = (int) 3; "
-                    "audio/mpeg, mpegversion = (int) 4, stream-format = (string) adts"));
+GstStaticPadTemplate audio_template =
+    GST_STATIC_PAD_TEMPLATE("audio", GST_PAD_SINK, GST_PAD_REQUEST,
+                            GST_STATIC_CAPS("audio/mpeg, mpegversion = (int) 1, layer = (int) 3; "
+                                            "audio/mpeg, mpegversion = (int) 4, stream-format = (string) adts"));
 
 struct Settings {
   std::string location = kDefaultLocation;
@@ -280,9 +280,7 @@ std::optional<std::pair<GstClockTime, GstClockTime>> timing(InputTrack& track, G
 
 void track_event(InputTrack& track, GstEvent* event) {
   switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_SEGMENT:
-      gst_event_copy_segment(event, &track.segment);
-      break;
+    case GST_EVENT_SEGMENT: gst_event_copy_segment(event, &track.segment); break;
     case GST_EVENT_CAPS: {
       GstCaps* caps = nullptr;
       gst_event_parse_caps(event, &caps);
@@ -293,8 +291,7 @@ void track_event(InputTrack& track, GstEvent* event) {
       gst_segment_init(&track.segment, GST_FORMAT_TIME);
       track.last_time = GST_CLOCK_TIME_NONE;
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -323,14 +320,15 @@ GstPadProbeReturn video_probe(GstPad* pad, GstPadProbeInfo* info, gpointer eleme
     if (!p.first_video_time) p.first_video_time = time->first;
     if (!p.scheduler) return GST_PAD_PROBE_OK;
     update_scheduler(p);
-    requests = p.scheduler->video_frame(static_cast<std::int64_t>(time->first), static_cast<std::int64_t>(time->second));
+    requests =
+        p.scheduler->video_frame(static_cast<std::int64_t>(time->first), static_cast<std::int64_t>(time->second));
   }
   for (const std::int64_t running_time : requests) {
     if (running_time < 0) continue;
     p.keyframe_requests.add();
     GST_DEBUG_OBJECT(element, "requesting a key frame at %" GST_TIME_FORMAT, GST_TIME_ARGS(running_time));
     gst_pad_push_event(pad, gst_video_event_new_upstream_force_key_unit(static_cast<GstClockTime>(running_time), TRUE,
-                                                                         static_cast<guint>(p.keyframe_requests.get())));
+                                                                        static_cast<guint>(p.keyframe_requests.get())));
   }
   return GST_PAD_PROBE_OK;
 }
@@ -390,15 +388,11 @@ GstStructure* make_stats(NagareHlsSinkPrivate& p) {
   const WriterStats& w = p.stats.writer;
   const SegmenterStats& s = p.stats.segmenter;
   const double mean = w.segments ? static_cast<double>(w.total_duration) / static_cast<double>(w.segments) / 1e9 : 0.0;
-  return gst_structure_new("application/x-nagare-hlssink-stats",
-                           "segments", G_TYPE_UINT64, w.segments,
-                           "last-extinf", G_TYPE_DOUBLE, static_cast<double>(w.last_duration) / 1e9,
-                           "mean-extinf", G_TYPE_DOUBLE, mean,
-                           "drift", G_TYPE_DOUBLE, static_cast<double>(w.drift) / 1e9,
-                           "discontinuities", G_TYPE_UINT64, s.discontinuities,
-                           "dropped", G_TYPE_UINT64, s.dropped,
-                           "malformed", G_TYPE_UINT64, s.malformed,
-                           "keyframe-requests", G_TYPE_UINT64, p.keyframe_requests.get(),
+  return gst_structure_new("application/x-nagare-hlssink-stats", "segments", G_TYPE_UINT64, w.segments, "last-extinf",
+                           G_TYPE_DOUBLE, static_cast<double>(w.last_duration) / 1e9, "mean-extinf", G_TYPE_DOUBLE,
+                           mean, "drift", G_TYPE_DOUBLE, static_cast<double>(w.drift) / 1e9, "discontinuities",
+                           G_TYPE_UINT64, s.discontinuities, "dropped", G_TYPE_UINT64, s.dropped, "malformed",
+                           G_TYPE_UINT64, s.malformed, "keyframe-requests", G_TYPE_UINT64, p.keyframe_requests.get(),
                            nullptr);
 }
 
@@ -407,32 +401,17 @@ void set_property(GObject* object, guint id, const GValue* value, GParamSpec* ps
   std::lock_guard lock(p.settings_lock);
   Settings& s = p.settings;
   switch (id) {
-    case PROP_LOCATION:
-      s.location = g_value_get_string(value) ? g_value_get_string(value) : kDefaultLocation;
-      break;
+    case PROP_LOCATION: s.location = g_value_get_string(value) ? g_value_get_string(value) : kDefaultLocation; break;
     case PROP_PLAYLIST_LOCATION:
       s.playlist_location = g_value_get_string(value) ? g_value_get_string(value) : kDefaultPlaylistLocation;
       break;
-    case PROP_PLAYLIST_ROOT:
-      s.playlist_root = g_value_get_string(value) ? g_value_get_string(value) : "";
-      break;
-    case PROP_TARGET_DURATION:
-      s.target_duration = g_value_get_double(value);
-      break;
-    case PROP_PLAYLIST_LENGTH:
-      s.playlist_length = g_value_get_uint(value);
-      break;
-    case PROP_MAX_FILES:
-      s.max_files = g_value_get_uint(value);
-      break;
-    case PROP_PROGRAM_DATE_TIME:
-      s.program_date_time = g_value_get_boolean(value);
-      break;
-    case PROP_SEND_KEYFRAME_REQUESTS:
-      s.send_keyframe_requests = g_value_get_boolean(value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    case PROP_PLAYLIST_ROOT: s.playlist_root = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_TARGET_DURATION: s.target_duration = g_value_get_double(value); break;
+    case PROP_PLAYLIST_LENGTH: s.playlist_length = g_value_get_uint(value); break;
+    case PROP_MAX_FILES: s.max_files = g_value_get_uint(value); break;
+    case PROP_PROGRAM_DATE_TIME: s.program_date_time = g_value_get_boolean(value); break;
+    case PROP_SEND_KEYFRAME_REQUESTS: s.send_keyframe_requests = g_value_get_boolean(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
 
@@ -445,32 +424,17 @@ void get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
   std::lock_guard lock(p.settings_lock);
   const Settings& s = p.settings;
   switch (id) {
-    case PROP_LOCATION:
-      g_value_set_string(value, s.location.c_str());
-      break;
-    case PROP_PLAYLIST_LOCATION:
-      g_value_set_string(value, s.playlist_location.c_str());
-      break;
+    case PROP_LOCATION: g_value_set_string(value, s.location.c_str()); break;
+    case PROP_PLAYLIST_LOCATION: g_value_set_string(value, s.playlist_location.c_str()); break;
     case PROP_PLAYLIST_ROOT:
       g_value_set_string(value, s.playlist_root.empty() ? nullptr : s.playlist_root.c_str());
       break;
-    case PROP_TARGET_DURATION:
-      g_value_set_double(value, s.target_duration);
-      break;
-    case PROP_PLAYLIST_LENGTH:
-      g_value_set_uint(value, s.playlist_length);
-      break;
-    case PROP_MAX_FILES:
-      g_value_set_uint(value, s.max_files);
-      break;
-    case PROP_PROGRAM_DATE_TIME:
-      g_value_set_boolean(value, s.program_date_time);
-      break;
-    case PROP_SEND_KEYFRAME_REQUESTS:
-      g_value_set_boolean(value, s.send_keyframe_requests);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    case PROP_TARGET_DURATION: g_value_set_double(value, s.target_duration); break;
+    case PROP_PLAYLIST_LENGTH: g_value_set_uint(value, s.playlist_length); break;
+    case PROP_MAX_FILES: g_value_set_uint(value, s.max_files); break;
+    case PROP_PROGRAM_DATE_TIME: g_value_set_boolean(value, s.program_date_time); break;
+    case PROP_SEND_KEYFRAME_REQUESTS: g_value_set_boolean(value, s.send_keyframe_requests); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
 
@@ -535,17 +499,17 @@ static void nagare_hls_sink_class_init(NagareHlsSinkClass* klass) {
   element_class->request_new_pad = request_new_pad;
   element_class->release_pad = release_pad;
 
-  constexpr auto kReady = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  constexpr auto kReady =
+      static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(
       gobject_class, PROP_LOCATION,
       g_param_spec_string("location", "Segment location",
                           "Path pattern of the segment files, with one integer conversion for the segment number "
                           "(%d, %i or %u, optionally zero-padded: segment%05d.ts)",
                           kDefaultLocation, kReady));
-  g_object_class_install_property(
-      gobject_class, PROP_PLAYLIST_LOCATION,
-      g_param_spec_string("playlist-location", "Playlist location", "Path of the media playlist",
-                          kDefaultPlaylistLocation, kReady));
+  g_object_class_install_property(gobject_class, PROP_PLAYLIST_LOCATION,
+                                  g_param_spec_string("playlist-location", "Playlist location",
+                                                      "Path of the media playlist", kDefaultPlaylistLocation, kReady));
   g_object_class_install_property(
       gobject_class, PROP_PLAYLIST_ROOT,
       g_param_spec_string("playlist-root", "Playlist root",

@@ -15,7 +15,7 @@ namespace nagare::hls {
 
 struct IoError {
   std::string path;
-  int error = 0;  // errno
+  int error = 0;             // errno
   std::string what() const;  // "PATH: strerror"
 };
 

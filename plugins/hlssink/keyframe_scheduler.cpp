@@ -13,11 +13,9 @@ namespace {
 // cut at either: PES timestamps are 90 kHz ticks.
 constexpr std::int64_t kMidway = 1'000'000;
 
-
 }  // namespace
 
-void KeyframeScheduler::set_plan(std::uint64_t timeline, std::optional<std::int64_t> origin,
-                                 std::uint64_t next_index) {
+void KeyframeScheduler::set_plan(std::uint64_t timeline, std::optional<std::int64_t> origin, std::uint64_t next_index) {
   if (timeline != timeline_ || origin != origin_) requested_ = 0;
   timeline_ = timeline;
   origin_ = origin;
@@ -43,8 +41,7 @@ std::vector<std::int64_t> KeyframeScheduler::video_frame(std::int64_t time, std:
   return requests;
 }
 
-std::int64_t KeyframeScheduler::choose_frame(std::int64_t boundary, std::int64_t frame_time,
-                                             std::int64_t frame) const {
+std::int64_t KeyframeScheduler::choose_frame(std::int64_t boundary, std::int64_t frame_time, std::int64_t frame) const {
   const std::int64_t nearest = std::max<std::int64_t>(1, round_div(boundary - frame_time, frame));
   if (!audio_start_ || audio_frame_ <= 0) return frame_time + nearest * frame;
   // With audio, a cut lands on the audio-frame start nearest the key frame;

@@ -122,16 +122,14 @@ void Segmenter::psi(const ts::Packet& packet, std::span<const std::uint8_t> byte
     if (stream.kind == ts::StreamKind::kH264 && !video_.pid) {
       video_.pid = stream.pid;
       video_.kind = stream.kind;
-    } else if ((stream.kind == ts::StreamKind::kMpegAudio || stream.kind == ts::StreamKind::kAdts) &&
-               !audio_.pid) {
+    } else if ((stream.kind == ts::StreamKind::kMpegAudio || stream.kind == ts::StreamKind::kAdts) && !audio_.pid) {
       audio_.pid = stream.pid;
       audio_.kind = stream.kind;
     }
   }
 }
 
-void Segmenter::start_video(const ts::Packet& packet, std::span<const std::uint8_t> bytes,
-                            std::vector<Segment>& done) {
+void Segmenter::start_video(const ts::Packet& packet, std::span<const std::uint8_t> bytes, std::vector<Segment>& done) {
   const auto pes = ts::parse_pes_header(packet.payload);
   if (!pes || !pes->pts) {
     ++stats_.malformed;
@@ -193,8 +191,7 @@ void Segmenter::route_video(std::int64_t pts, bool keyframe) {
   video_.route = Route{Route::Kind::kSegment, open_.back().id};
 }
 
-void Segmenter::start_audio(const ts::Packet& packet, std::span<const std::uint8_t> bytes,
-                            std::vector<Segment>& done) {
+void Segmenter::start_audio(const ts::Packet& packet, std::span<const std::uint8_t> bytes, std::vector<Segment>& done) {
   complete_audio_pes();
   const auto pes = ts::parse_pes_header(packet.payload);
   if (!pes || !pes->pts) {
@@ -220,8 +217,8 @@ void Segmenter::start_audio(const ts::Packet& packet, std::span<const std::uint8
 void Segmenter::complete_audio_pes() {
   if (!std::exchange(audio_pes_open_, false)) return;
   const AudioRun run = walk_audio_frames(audio_.kind, audio_.payload);
-  const std::int64_t duration = run.sample_rate ? static_cast<std::int64_t>(run.samples) * kSecond / run.sample_rate
-                                                : audio_.frame;
+  const std::int64_t duration =
+      run.sample_rate ? static_cast<std::int64_t>(run.samples) * kSecond / run.sample_rate : audio_.frame;
   const std::int64_t end = *audio_.last_start + duration;
   audio_.last_end = end;
   audio_.payload.clear();
@@ -282,8 +279,7 @@ void Segmenter::write(Track track, std::span<const std::uint8_t> bytes) {
       }
       return;
     case Route::Kind::kNone:
-    case Route::Kind::kDrop:
-      return;
+    case Route::Kind::kDrop: return;
   }
 }
 

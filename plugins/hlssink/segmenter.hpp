@@ -44,18 +44,18 @@ struct SegmenterConfig {
 };
 
 struct Segment {
-  std::vector<std::uint8_t> bytes;  // a complete MPEG-TS file
-  std::int64_t start = 0;           // ns
-  std::int64_t duration = 0;        // ns, what EXTINF says
-  bool discontinuity = false;       // first segment after a timestamp jump
-  std::uint64_t timeline = 0;       // 0 for the first, +1 at each discontinuity
+  std::vector<std::uint8_t> bytes;         // a complete MPEG-TS file
+  std::int64_t start = 0;                  // ns
+  std::int64_t duration = 0;               // ns, what EXTINF says
+  bool discontinuity = false;              // first segment after a timestamp jump
+  std::uint64_t timeline = 0;              // 0 for the first, +1 at each discontinuity
   std::optional<std::int64_t> wall_clock;  // the date of its start, ns since the Unix epoch
 };
 
 struct SegmenterStats {
   std::uint64_t packets = 0;
-  std::uint64_t malformed = 0;          // packets or PES headers that did not parse
-  std::uint64_t dropped = 0;            // PES before their timeline's first key frame
+  std::uint64_t malformed = 0;  // packets or PES headers that did not parse
+  std::uint64_t dropped = 0;    // PES before their timeline's first key frame
   std::uint64_t discontinuities = 0;
   std::uint64_t segments = 0;
 };

@@ -33,8 +33,7 @@ constexpr auto kCrcTable = make_crc_table();
 
 // The section a PSI payload starts (§2.4.4.2 pointer_field), checked for
 // length and CRC. Returns the whole section, CRC included.
-std::optional<std::span<const std::uint8_t>> section_of(std::span<const std::uint8_t> payload,
-                                                        std::uint8_t table_id) {
+std::optional<std::span<const std::uint8_t>> section_of(std::span<const std::uint8_t> payload, std::uint8_t table_id) {
   if (payload.empty()) return std::nullopt;
   const std::size_t start = 1 + std::size_t{payload[0]};
   if (payload.size() < start + 3) return std::nullopt;
@@ -105,15 +104,11 @@ std::optional<PesHeader> parse_pes_header(std::span<const std::uint8_t> payload)
 
 StreamKind kind_of_stream_type(std::uint8_t stream_type) {
   switch (stream_type) {
-    case 0x1b:
-      return StreamKind::kH264;
+    case 0x1b: return StreamKind::kH264;
     case 0x03:
-    case 0x04:
-      return StreamKind::kMpegAudio;
-    case 0x0f:
-      return StreamKind::kAdts;
-    default:
-      return StreamKind::kOther;
+    case 0x04: return StreamKind::kMpegAudio;
+    case 0x0f: return StreamKind::kAdts;
+    default: return StreamKind::kOther;
   }
 }
 

@@ -63,7 +63,7 @@ constexpr int kWidth = 320;
 constexpr int kHeight = 240;
 constexpr std::uint64_t kFps = 30;
 constexpr std::uint64_t kRate = 48000;
-constexpr std::uint64_t kFrameSamples = 960;     // Opus 20 ms, opusenc's default
+constexpr std::uint64_t kFrameSamples = 960;  // Opus 20 ms, opusenc's default
 constexpr std::uint64_t kBeepSamples = kRate / 10;
 constexpr double kBeepHz = 1000.0;
 constexpr double kBeepAmplitude = 0.5;
@@ -258,7 +258,7 @@ class Stream {
  protected:
   Encoder encoder_;
   std::optional<Packet> head_;
-  bool ended_ = false;   // EOS pushed into appsrc
+  bool ended_ = false;  // EOS pushed into appsrc
   bool failed_ = false;
 };
 
@@ -501,8 +501,8 @@ int main(int argc, char** argv) {
   const Encoder::Clock audio_clock{static_cast<std::uint16_t>(draw()), draw(), draw()};
   const Encoder::Clock video_clock{static_cast<std::uint16_t>(draw()), draw(), draw()};
   std::fprintf(stderr, "av-sender: audio seq0=%u ts0=%u ssrc=%08x, video seq0=%u ts0=%u ssrc=%08x, video %+lld ppm\n",
-               audio_clock.seq0, audio_clock.ts0, audio_clock.ssrc, video_clock.seq0, video_clock.ts0,
-               video_clock.ssrc, static_cast<long long>(options.video_ppm));
+               audio_clock.seq0, audio_clock.ts0, audio_clock.ssrc, video_clock.seq0, video_clock.ts0, video_clock.ssrc,
+               static_cast<long long>(options.video_ppm));
 
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) {

@@ -163,12 +163,12 @@ std::vector<Pair> pair_up(const std::vector<std::int64_t>& flashes, const std::v
 // Figures over the clean pairs; damaged ones only count, and show in
 // max_abs_from_all.
 struct Summary {
-  std::size_t pairs = 0;        // clean
+  std::size_t pairs = 0;  // clean
   std::size_t damaged = 0;
   std::int64_t median = 0;
   std::int64_t min = 0;
   std::int64_t max = 0;
-  std::size_t pairs_from = 0;   // clean pairs at or after `from`
+  std::size_t pairs_from = 0;  // clean pairs at or after `from`
   std::int64_t max_abs_from = 0;
   std::int64_t max_abs_from_all = 0;
 };
@@ -243,13 +243,13 @@ constexpr const char* kVideoDecode =
     "avdec_h264 ! videoconvert ! video/x-raw,format=GRAY8 ! appsink name=vsink sync=false";
 
 std::string describe(const Options& o) {
-  const std::string audio_src = "udpsrc name=ua address=" + o.address + " port=" + std::to_string(o.audio_port) +
-                                " caps=\"" + kAudioCaps + "\"";
-  const std::string video_src = "udpsrc name=uv address=" + o.address + " port=" + std::to_string(o.video_port) +
-                                " caps=\"" + kVideoCaps + "\"";
+  const std::string audio_src =
+      "udpsrc name=ua address=" + o.address + " port=" + std::to_string(o.audio_port) + " caps=\"" + kAudioCaps + "\"";
+  const std::string video_src =
+      "udpsrc name=uv address=" + o.address + " port=" + std::to_string(o.video_port) + " caps=\"" + kVideoCaps + "\"";
   if (o.mode == Mode::kNagarealign) {
-    return "nagarealign name=a latency=" + std::to_string(o.latency_ms) + " " + audio_src + " ! a.sink_0 " +
-           video_src + " ! a.sink_1 a.src_0 ! " + kAudioTail + " a.src_1 ! nagareh264depay ! " + kVideoDecode;
+    return "nagarealign name=a latency=" + std::to_string(o.latency_ms) + " " + audio_src + " ! a.sink_0 " + video_src +
+           " ! a.sink_1 a.src_0 ! " + kAudioTail + " a.src_1 ! nagareh264depay ! " + kVideoDecode;
   }
   return audio_src + " ! rtpjitterbuffer ! " + kAudioTail + " " + video_src + " ! rtpjitterbuffer ! rtph264depay ! " +
          kVideoDecode;
@@ -480,8 +480,8 @@ void report(const Options& o, const Measure& m) {
   for (std::size_t i = 0; i < pairs.size(); ++i) {
     const Pair& p = pairs[i];
     series += (i % 10 ? " " : "\n  ") + std::to_string(p.second) + ":" + ms(p.offset()) + (p.damaged ? "*" : "");
-    json_series += (i ? ", [" : "[") + std::to_string(p.second) + ", " + ms(p.offset()) + ", " +
-                   ms(p.beep_length) + ", " + (p.damaged ? "1" : "0") + "]";
+    json_series += (i ? ", [" : "[") + std::to_string(p.second) + ", " + ms(p.offset()) + ", " + ms(p.beep_length) +
+                   ", " + (p.damaged ? "1" : "0") + "]";
   }
   std::fprintf(stderr, "av-sync %s%s%s: flash - beep (ms) by second (* beep not 100 ms long):%s\n", mode,
                o.label.empty() ? "" : " ", o.label.c_str(), series.c_str());

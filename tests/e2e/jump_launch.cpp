@@ -45,8 +45,8 @@ struct Jump {
 // State of one probe; each lives on its stream's thread only.
 struct Probe {
   Jump jump;
-  bool move = false;   // jumpv/jumpa: move timestamps; flagv/flaga: flag only
-  bool done = false;   // reached the jump (move) or flagged a buffer (flag)
+  bool move = false;  // jumpv/jumpa: move timestamps; flagv/flaga: flag only
+  bool done = false;  // reached the jump (move) or flagged a buffer (flag)
 };
 
 // Running time of the buffer's PTS: encoders such as x264enc move PTS and
@@ -155,8 +155,7 @@ int main(int argc, char** argv) {
 
   GError* error = nullptr;
   GstElement* parsed = gst_parse_launch(description, &error);
-  GstPtr<GstElement> pipeline =
-      GstPtr<GstElement>::adopt(parsed ? GST_ELEMENT(gst_object_ref_sink(parsed)) : nullptr);
+  GstPtr<GstElement> pipeline = GstPtr<GstElement>::adopt(parsed ? GST_ELEMENT(gst_object_ref_sink(parsed)) : nullptr);
   if (error || !pipeline) {
     std::fprintf(stderr, "ERROR: pipeline could not be constructed: %s\n",
                  error ? error->message : "(no reason given)");

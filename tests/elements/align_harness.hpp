@@ -462,9 +462,7 @@ struct Catch::StringMaker<nagare::test::elements::Out> {
       case Out::Kind::lost:
         s << "{lost " << o.sequence << " at " << time_string(o.pts) << " for " << time_string(o.duration) << '}';
         break;
-      case Out::Kind::event:
-        s << '{' << o.event << '}';
-        break;
+      case Out::Kind::event: s << '{' << o.event << '}'; break;
     }
     return s.str();
   }

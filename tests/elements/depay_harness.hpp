@@ -12,8 +12,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <initializer_list>
 #include <mutex>
 #include <optional>
@@ -66,10 +66,10 @@ inline const std::uint8_t* memory_data(GstBuffer* buffer, guint index) {
 // The notice rtpjitterbuffer sends downstream for a packet that will not
 // come (gst-plugins-good 1.22 rtpjitterbuffer.c, "GstRTPPacketLost").
 inline GstEvent* packet_lost_event(guint seqnum, GstClockTime timestamp, GstClockTime duration, guint retry = 0) {
-  return gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
-                              gst_structure_new("GstRTPPacketLost", "seqnum", G_TYPE_UINT, seqnum, "timestamp",
-                                                G_TYPE_UINT64, timestamp, "duration", G_TYPE_UINT64, duration,
-                                                "retry", G_TYPE_UINT, retry, nullptr));
+  return gst_event_new_custom(
+      GST_EVENT_CUSTOM_DOWNSTREAM,
+      gst_structure_new("GstRTPPacketLost", "seqnum", G_TYPE_UINT, seqnum, "timestamp", G_TYPE_UINT64, timestamp,
+                        "duration", G_TYPE_UINT64, duration, "retry", G_TYPE_UINT, retry, nullptr));
 }
 
 // The element's "stats" property. Every field is read with its type, so a

@@ -25,7 +25,7 @@
 namespace {
 
 constexpr std::size_t kMaxNamed = 12;  // a report names this many, then counts
-constexpr int kGraceAttempts = 50;       // × kGraceStepUs: half a second at most
+constexpr int kGraceAttempts = 50;     // × kGraceStepUs: half a second at most
 constexpr gulong kGraceStepUs = 10'000;
 
 GstTracer* leaks_tracer() {

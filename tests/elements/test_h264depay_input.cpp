@@ -37,8 +37,7 @@ std::vector<BadPacket> bad_packets() {
        Effect::kBreaksUnit},
       {"STAP-A size field cut in half", packet(2, 3000, true, {0x78, 0x00, 0x02, 0x65, 0x88, 0x00}),
        Effect::kBreaksUnit},
-      {"STAP-A unit of size 0", packet(2, 3000, true, {0x78, 0x00, 0x00, 0x00, 0x02, 0x65, 0x88}),
-       Effect::kBreaksUnit},
+      {"STAP-A unit of size 0", packet(2, 3000, true, {0x78, 0x00, 0x00, 0x00, 0x02, 0x65, 0x88}), Effect::kBreaksUnit},
       {"STAP-A without units", packet(2, 3000, true, {0x78}), Effect::kBreaksUnit},
       {"STAP-A nesting a STAP-A", packet(2, 3000, true, {0x78, 0x00, 0x02, 0x78, 0x00}), Effect::kBreaksUnit},
       // §5.8: fragments need their start; the FU header needs a NAL type.
@@ -59,8 +58,7 @@ std::vector<BadPacket> bad_packets() {
       {"version 1", with_first_byte(good, 0x40), Effect::kHeaderRefused},
       {"version 3", with_first_byte(good, 0xc0), Effect::kHeaderRefused},
       {"15 CSRCs in a 32-byte packet", with_first_byte(good, 0x8f), Effect::kHeaderRefused},
-      {"extension header cut short", header_flags(packet(2, 3000, true, {0xbe, 0xde}), 0x10),
-       Effect::kHeaderRefused},
+      {"extension header cut short", header_flags(packet(2, 3000, true, {0xbe, 0xde}), 0x10), Effect::kHeaderRefused},
       {"extension longer than the packet",
        header_flags(packet(2, 3000, true, {0xbe, 0xde, 0x00, 0x05, 0x65, 0x88}), 0x10), Effect::kHeaderRefused},
       {"padding count 0", header_flags(packet(2, 3000, true, {0x65, 0x88, 0x00}), 0x20), Effect::kHeaderRefused},
@@ -123,8 +121,7 @@ TEST_CASE("a reserved NAL type inside an access unit leaves the unit whole", "[h
   CHECK(d.stats() == Stats{.packets = 3, .access_units = 1, .malformed = 1});
 }
 
-TEST_CASE("CSRCs, a header extension and padding are skipped; the NAL unit is still shared",
-          "[h264depay][header]") {
+TEST_CASE("CSRCs, a header extension and padding are skipped; the NAL unit is still shared", "[h264depay][header]") {
   Depay d;
   const Bytes idr = nal(5, 40);
   RtpHeader h;
@@ -177,8 +174,8 @@ TEST_CASE("STAP-B, MTAP16, MTAP24, FU-B: one element warning, each counted and i
   REQUIRE(d.push(packet(2, 3000, true, {0x79, 0x00, 0x01, 0x00, 0x02, 0x41, 0x88}), ms(33)) == GST_FLOW_OK);
   REQUIRE(d.push(packet(3, 6000, true, {0x7a, 0x00, 0x01, 0x00, 0x05, 0x00, 0x00, 0x10, 0x41, 0x88}), ms(66)) ==
           GST_FLOW_OK);
-  REQUIRE(d.push(packet(4, 9000, true, {0x7b, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00, 0x00, 0x10, 0x41, 0x88}),
-                 ms(100)) == GST_FLOW_OK);
+  REQUIRE(d.push(packet(4, 9000, true, {0x7b, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00, 0x00, 0x10, 0x41, 0x88}), ms(100)) ==
+          GST_FLOW_OK);
   REQUIRE(d.push(packet(5, 12000, true, {0x7d, 0x81, 0x00, 0x01, 0x88}), ms(133)) == GST_FLOW_OK);
   REQUIRE(d.push(packet(6, 15000, true, idr), ms(166)) == GST_FLOW_OK);
 
@@ -202,8 +199,7 @@ TEST_CASE("STAP-B, MTAP16, MTAP24, FU-B: one element warning, each counted and i
   g_free(debug);
 
   CHECK(d.keyframe_requests() == 1);
-  CHECK(d.stats() ==
-        Stats{.packets = 6, .access_units = 2, .dropped = 4, .unsupported = 4, .keyframe_requests = 1});
+  CHECK(d.stats() == Stats{.packets = 6, .access_units = 2, .dropped = 4, .unsupported = 4, .keyframe_requests = 1});
 }
 
 }  // namespace nagare::test::elements

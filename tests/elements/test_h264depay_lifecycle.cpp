@@ -49,18 +49,18 @@ TEST_CASE("stats: every counter exact over a scripted stream", "[h264depay][stat
   const auto push = [&d](const Bytes& bytes, GstClockTime pts) { REQUIRE(d.push(bytes, pts) == GST_FLOW_OK); };
   const std::uint32_t other_ssrc = 0x55667788;
   push(packet(1, 0, true, stap_a({example_sps(), example_pps(), idr})), ms(0));  // AU 1
-  push(packet(2, 3000, true, p), ms(33));                                         // AU 2
-  push(packet(2, 3000, true, p), ms(33));                                         // duplicate: late
-  push(rtp(probe, Bytes{}), ms(33));                                              // padding only
-  push(packet(4, 6000, false, {0x7e, 0x00}), ms(66));                             // type 30: malformed
-  push(packet(5, 6000, true, p), ms(66));                                         // AU 3
+  push(packet(2, 3000, true, p), ms(33));                                        // AU 2
+  push(packet(2, 3000, true, p), ms(33));                                        // duplicate: late
+  push(rtp(probe, Bytes{}), ms(33));                                             // padding only
+  push(packet(4, 6000, false, {0x7e, 0x00}), ms(66));                            // type 30: malformed
+  push(packet(5, 6000, true, p), ms(66));                                        // AU 3
   // STAP-B: unsupported; its unit dropped, request 1.
   push(packet(6, 9000, true, {0x79, 0x00, 0x01, 0x00, 0x02, 0x41, 0x88}), ms(100));
-  push(packet(8, 12000, true, idr), ms(133));                  // 7 lost: request 2; AU 4
-  push(bad_version, ms(150));                                  // header refused: malformed
-  push(packet_from(other_ssrc, 9, 15000, true, idr), ms(166));  // new SSRC: restart, request 3; AU 5
-  REQUIRE(d.lose(10, ms(180)));                                // lost: request 4
-  push(packet_from(other_ssrc, 11, 18000, true, p), ms(200));   // waits for an IDR: dropped, request 5
+  push(packet(8, 12000, true, idr), ms(133));                      // 7 lost: request 2; AU 4
+  push(bad_version, ms(150));                                      // header refused: malformed
+  push(packet_from(other_ssrc, 9, 15000, true, idr), ms(166));     // new SSRC: restart, request 3; AU 5
+  REQUIRE(d.lose(10, ms(180)));                                    // lost: request 4
+  push(packet_from(other_ssrc, 11, 18000, true, p), ms(200));      // waits for an IDR: dropped, request 5
   push(packet_from(other_ssrc, 9000, 21000, true, idr), ms(233));  // jump: restart, request 6; AU 6
 
   const Stats want{.packets = 11,
@@ -131,8 +131,7 @@ TEST_CASE("EOS drains a final access unit that never got its marker", "[h264depa
   }
 }
 
-TEST_CASE("FLUSH forgets the stream: partial unit, sequence, key-frame state, request limit",
-          "[h264depay][flush]") {
+TEST_CASE("FLUSH forgets the stream: partial unit, sequence, key-frame state, request limit", "[h264depay][flush]") {
   Depay d;
   const Bytes idr = nal(5, 30), p = nal(1, 20);
   const auto frags = fu_a(nal(1, 200), 70);
@@ -200,7 +199,7 @@ TEST_CASE("refcounts: the element keeps no input buffer or memory beyond its use
   CHECK(refcount(fu_start.get()) == 1);  // FU-A bytes are copied
   CHECK(refcount(fu_end.get()) == 1);
   CHECK(memory_refcount(fu_start.get()) == 1);
-  CHECK(refcount(pending.get()) == 2);   // its access unit is still open
+  CHECK(refcount(pending.get()) == 2);  // its access unit is still open
   CHECK(memory_refcount(single.get()) == 2);
   CHECK(memory_refcount(stap.get()) == 3);  // two units shared
 

@@ -130,7 +130,8 @@ TEST_CASE("GstRTPPacketLost: the access unit is dropped, the event consumed, one
   CHECK(d.stats() == Stats{.packets = 4, .access_units = 2, .dropped = 1, .lost = 1, .keyframe_requests = 1});
 }
 
-TEST_CASE("GstRTPPacketLost during an outage: requests repeat on the lost packets' times", "[h264depay][loss][lost-event]") {
+TEST_CASE("GstRTPPacketLost during an outage: requests repeat on the lost packets' times",
+          "[h264depay][loss][lost-event]") {
   // Only lost notices arrive (the publisher's uplink is down): their
   // timestamps move the limiter's clock, so a lost PLI is asked for again.
   Depay d;

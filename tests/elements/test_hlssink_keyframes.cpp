@@ -79,10 +79,12 @@ class EncoderWatch {
   std::size_t frames_ = 0;
   GstClockTime latest_output_ = GST_CLOCK_TIME_NONE;
 
-  std::function<GstPadProbeReturn(GstPad*, GstPadProbeInfo*)> on_buffer_ =
-      [this](GstPad* pad, GstPadProbeInfo* info) { return buffer(pad, info); };
-  std::function<GstPadProbeReturn(GstPad*, GstPadProbeInfo*)> on_event_ =
-      [this](GstPad* pad, GstPadProbeInfo* info) { return event(pad, info); };
+  std::function<GstPadProbeReturn(GstPad*, GstPadProbeInfo*)> on_buffer_ = [this](GstPad* pad, GstPadProbeInfo* info) {
+    return buffer(pad, info);
+  };
+  std::function<GstPadProbeReturn(GstPad*, GstPadProbeInfo*)> on_event_ = [this](GstPad* pad, GstPadProbeInfo* info) {
+    return event(pad, info);
+  };
   Probe buffers_;
   Probe events_;
 };
@@ -102,9 +104,8 @@ std::optional<std::int64_t> video_frame_at(std::int64_t time) {
 }
 
 bool contains_within(const std::vector<GstClockTime>& times, std::int64_t time, std::int64_t tolerance) {
-  return std::any_of(times.begin(), times.end(), [&](GstClockTime t) {
-    return std::llabs(static_cast<std::int64_t>(t) - time) <= tolerance;
-  });
+  return std::any_of(times.begin(), times.end(),
+                     [&](GstClockTime t) { return std::llabs(static_cast<std::int64_t>(t) - time) <= tolerance; });
 }
 
 // The PTS (ns, relative to the first segment's first video frame) of the
@@ -161,8 +162,8 @@ TEST_CASE("key-unit requests: ahead of the frames, on the frame whose audio cut 
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const KeyUnitRequest& r = requests[i];
     const std::int64_t boundary = static_cast<std::int64_t>(i + 1) * target;
-    INFO("request " << i << " at " << r.running_time << " ns, count " << r.count << ", encoder at "
-                    << r.encoder_output << " ns, boundary " << boundary << " ns");
+    INFO("request " << i << " at " << r.running_time << " ns, count " << r.count << ", encoder at " << r.encoder_output
+                    << " ns, boundary " << boundary << " ns");
     CHECK(r.all_headers);
     CHECK(r.count == i + 1);
     // Half a frame before the frame it wants, so that frame is the first

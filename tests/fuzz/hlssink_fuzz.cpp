@@ -112,15 +112,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static constexpr std::uint32_t kWindows[] = {0, 1, 3, 6};
   const std::uint32_t window = kWindows[(data[0] >> 3) & 0x03];
   MemoryIo io(window);
-  auto writer = nagare::hls::HlsWriter::create(
-      nagare::hls::WriterConfig{.location = "s%05d.ts",
-                                .playlist_location = "index.m3u8",
-                                .playlist_root = "",
-                                .target = kTargets[data[0] & 0x03],
-                                .playlist_length = window,
-                                .max_files = window == 0 ? 0 : window + 2,
-                                .program_date_time = false},
-      io);
+  auto writer = nagare::hls::HlsWriter::create(nagare::hls::WriterConfig{.location = "s%05d.ts",
+                                                                         .playlist_location = "index.m3u8",
+                                                                         .playlist_root = "",
+                                                                         .target = kTargets[data[0] & 0x03],
+                                                                         .playlist_length = window,
+                                                                         .max_files = window == 0 ? 0 : window + 2,
+                                                                         .program_date_time = false},
+                                               io);
   check(writer.has_value());
   for (const auto& segment : done) check(!writer->add(segment));
   check(!writer->end());

@@ -36,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t start = 0;
   while (true) {
     const std::size_t slash = path->find('/', start);
-    const std::string_view part = std::string_view(*path).substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    const std::string_view part =
+        std::string_view(*path).substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     if (part.empty() || part.front() == '.') fail();
     ++components;
     if (slash == std::string::npos) break;

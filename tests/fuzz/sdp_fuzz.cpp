@@ -49,7 +49,8 @@ void check_result(const Result<T>& r) {
 }
 
 const Format* find(const Media& m, int pt) {
-  const auto f = std::find_if(m.formats.begin(), m.formats.end(), [pt](const Format& x) { return x.payload_type == pt; });
+  const auto f =
+      std::find_if(m.formats.begin(), m.formats.end(), [pt](const Format& x) { return x.payload_type == pt; });
   return f == m.formats.end() ? nullptr : &*f;
 }
 
@@ -127,9 +128,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       separator == std::string_view::npos ? std::string_view() : input.substr(separator + 4);
 
   const std::string profile = preferred_h264_profile(offer_text);
-  check(profile.size() == 6 && std::all_of(profile.begin(), profile.end(), [](char c) {
-          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-        }));
+  check(profile.size() == 6 && std::all_of(profile.begin(), profile.end(),
+                                           [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }));
 
   const auto offer = parse(offer_text);
   check_result(offer);

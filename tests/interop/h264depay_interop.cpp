@@ -42,9 +42,7 @@ std::string decode_into(const std::string& sink) {
 
 const char* const kReferenceDepay = " ! rtph264depay ! video/x-h264,stream-format=byte-stream,alignment=au ";
 
-std::string rtp_caps() {
-  return "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96";
-}
+std::string rtp_caps() { return "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96"; }
 
 int udp_port(const Pipeline& pipeline, const char* udpsrc) {
   int port = 0;
@@ -81,11 +79,13 @@ TEST_CASE("nagareh264depay decodes rtph264pay output exactly as rtph264depay doe
         Pipeline pipeline(raw_source(kFrames) +
                           "! x264enc tune=zerolatency key-int-max=30 ! video/x-h264,stream-format=byte-stream "
                           "! tee name=enc "
-                          "enc. ! queue" + decode_into("direct") +
-                          "enc. ! queue ! rtph264pay name=pay mtu=" + std::to_string(mtu) +
-                          " aggregate-mode=" + mode + " ! tee name=rtp "
-                          "rtp. ! queue" + kReferenceDepay + decode_into("reference") +
-                          "rtp. ! queue ! nagareh264depay name=depay" + decode_into("nagare"));
+                          "enc. ! queue" +
+                          decode_into("direct") + "enc. ! queue ! rtph264pay name=pay mtu=" + std::to_string(mtu) +
+                          " aggregate-mode=" + mode +
+                          " ! tee name=rtp "
+                          "rtp. ! queue" +
+                          kReferenceDepay + decode_into("reference") + "rtp. ! queue ! nagareh264depay name=depay" +
+                          decode_into("nagare"));
         FrameCollector direct(pipeline.element("direct").get());
         FrameCollector reference(pipeline.element("reference").get());
         FrameCollector nagare(pipeline.element("nagare").get());
@@ -96,8 +96,8 @@ TEST_CASE("nagareh264depay decodes rtph264pay output exactly as rtph264depay doe
         REQUIRE(pipeline.wait_for_eos(milliseconds(60000)) == "");
 
         const RtpCensus census = census_probe.get();
-        INFO("packets " << census.packets << ": single " << census.single << ", STAP-A " << census.stap_a
-                        << ", FU-A " << census.fu_a << ", other " << census.other);
+        INFO("packets " << census.packets << ": single " << census.single << ", STAP-A " << census.stap_a << ", FU-A "
+                        << census.fu_a << ", other " << census.other);
         REQUIRE(census.fu_a > 0);
         REQUIRE(census.other == 0);
         if (std::string(mode) == "none") {
@@ -164,10 +164,12 @@ TEST_CASE("nagareh264depay takes parameter sets from sprop-parameter-sets", "[in
   Pipeline pipeline(raw_source(kFrames) +
                     "! x264enc name=x264 tune=zerolatency key-int-max=30 ! video/x-h264,stream-format=avc "
                     "! tee name=enc "
-                    "enc. ! queue" + decode_into("direct") +
+                    "enc. ! queue" +
+                    decode_into("direct") +
                     "enc. ! queue ! rtph264pay name=pay ! tee name=rtp "
-                    "rtp. ! queue" + kReferenceDepay + decode_into("reference") +
-                    "rtp. ! queue ! nagareh264depay name=depay" + decode_into("nagare"));
+                    "rtp. ! queue" +
+                    kReferenceDepay + decode_into("reference") + "rtp. ! queue ! nagareh264depay name=depay" +
+                    decode_into("nagare"));
   const auto x264_src = GstPtr<GstPad>::adopt(gst_element_get_static_pad(pipeline.element("x264").get(), "src"));
   gst_pad_add_probe(x264_src.get(), GST_PAD_PROBE_TYPE_BUFFER, strip_parameter_sets, &bad_avc, nullptr);
   FrameCollector direct(pipeline.element("direct").get());
@@ -204,7 +206,8 @@ TEST_CASE("nagareh264depay keeps one picture per timestamp with config-interval=
   Pipeline pipeline(raw_source(kFrames) +
                     "! x264enc tune=zerolatency key-int-max=30 option-string=slices=4 "
                     "! video/x-h264,stream-format=byte-stream ! tee name=enc "
-                    "enc. ! queue" + decode_into("direct") +
+                    "enc. ! queue" +
+                    decode_into("direct") +
                     "enc. ! queue ! rtph264pay name=pay config-interval=-1 ! nagareh264depay name=depay" +
                     decode_into("nagare"));
   FrameCollector direct(pipeline.element("direct").get());
@@ -236,8 +239,9 @@ TEST_CASE("nagareh264depay decodes ffmpeg's RTP muxer exactly as rtph264depay do
   constexpr int kFrames = 90;  // 3 s at 30 fps
   Pipeline pipeline("udpsrc name=src address=127.0.0.1 port=0 buffer-size=4194304 caps=\"" + rtp_caps() +
                     "\" ! rtpjitterbuffer name=jitter latency=500 ! tee name=rtp "
-                    "rtp. ! queue" + kReferenceDepay + decode_into("reference") +
-                    "rtp. ! queue ! nagareh264depay name=depay" + decode_into("nagare"));
+                    "rtp. ! queue" +
+                    kReferenceDepay + decode_into("reference") + "rtp. ! queue ! nagareh264depay name=depay" +
+                    decode_into("nagare"));
   FrameCollector reference(pipeline.element("reference").get());
   FrameCollector nagare(pipeline.element("nagare").get());
   const auto udp_src = GstPtr<GstPad>::adopt(gst_element_get_static_pad(pipeline.element("src").get(), "src"));
@@ -250,9 +254,30 @@ TEST_CASE("nagareh264depay decodes ffmpeg's RTP muxer exactly as rtph264depay do
   REQUIRE(port > 0);
   pipeline.play();
 
-  ChildProcess ffmpeg({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-                       "testsrc=size=320x240:rate=30", "-t", "3", "-c:v", "libx264", "-tune", "zerolatency", "-g",
-                       "30", "-pix_fmt", "yuv420p", "-f", "rtp", "-payload_type", "96",
+  ChildProcess ffmpeg({"ffmpeg",
+                       "-nostdin",
+                       "-hide_banner",
+                       "-loglevel",
+                       "error",
+                       "-re",
+                       "-f",
+                       "lavfi",
+                       "-i",
+                       "testsrc=size=320x240:rate=30",
+                       "-t",
+                       "3",
+                       "-c:v",
+                       "libx264",
+                       "-tune",
+                       "zerolatency",
+                       "-g",
+                       "30",
+                       "-pix_fmt",
+                       "yuv420p",
+                       "-f",
+                       "rtp",
+                       "-payload_type",
+                       "96",
                        "rtp://127.0.0.1:" + std::to_string(port)});
   const std::optional<int> status = ffmpeg.wait(milliseconds(30000));
   REQUIRE(status.has_value());
@@ -302,8 +327,8 @@ TEST_CASE("nagareh264depay decodes a live gst-launch-1.0 sender over UDP", "[int
   REQUIRE(port > 0);
   pipeline.play();
 
-  ChildProcess sender({"gst-launch-1.0", "-q", "videotestsrc", "is-live=true",
-                       "num-buffers=" + std::to_string(kFrames), "pattern=smpte", "horizontal-speed=3", "!",
+  ChildProcess sender({"gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "num-buffers=" + std::to_string(kFrames),
+                       "pattern=smpte", "horizontal-speed=3", "!",
                        "video/x-raw,format=I420,width=320,height=240,framerate=30/1", "!", "x264enc",
                        "tune=zerolatency", "!", "rtph264pay", "!", "udpsink", "host=127.0.0.1",
                        "port=" + std::to_string(port)});

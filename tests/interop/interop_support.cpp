@@ -3,10 +3,10 @@
 #include <gst/app/gstappsink.h>
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gst/video/video.h>
-#include <csignal>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <algorithm>
 #include <memory>
@@ -242,8 +242,8 @@ std::string describe_error(GstMessage* message) {
 
 std::string Pipeline::wait_for_eos(milliseconds timeout) {
   const auto ns = static_cast<GstClockTime>(std::chrono::nanoseconds(timeout).count());
-  const auto message = GstPtr<GstMessage>::adopt(gst_bus_timed_pop_filtered(
-      bus_.get(), ns, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+  const auto message = GstPtr<GstMessage>::adopt(
+      gst_bus_timed_pop_filtered(bus_.get(), ns, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
   if (!message) return "timeout waiting for EOS";
   if (GST_MESSAGE_TYPE(message.get()) == GST_MESSAGE_EOS) return {};
   return describe_error(message.get());

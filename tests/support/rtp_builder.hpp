@@ -36,8 +36,8 @@ inline void put32(Bytes& b, std::uint32_t v) {
 
 inline Bytes rtp(const RtpHeader& h, std::span<const std::uint8_t> payload) {
   Bytes b;
-  b.push_back(static_cast<std::uint8_t>(0x80 | (h.padding ? 0x20 : 0) | (h.with_extension ? 0x10 : 0) |
-                                        (h.csrc_count & 0x0f)));
+  b.push_back(
+      static_cast<std::uint8_t>(0x80 | (h.padding ? 0x20 : 0) | (h.with_extension ? 0x10 : 0) | (h.csrc_count & 0x0f)));
   b.push_back(static_cast<std::uint8_t>((h.marker ? 0x80 : 0) | (h.payload_type & 0x7f)));
   put16(b, h.sequence);
   put32(b, h.timestamp);
@@ -95,7 +95,8 @@ inline std::vector<Bytes> fu_a(const Bytes& unit, std::size_t max_fragment) {
     if (pos == 1) fu |= 0x80;
     if (pos + n == unit.size()) fu |= 0x40;
     Bytes b{indicator, fu};
-    b.insert(b.end(), unit.begin() + static_cast<std::ptrdiff_t>(pos), unit.begin() + static_cast<std::ptrdiff_t>(pos + n));
+    b.insert(b.end(), unit.begin() + static_cast<std::ptrdiff_t>(pos),
+             unit.begin() + static_cast<std::ptrdiff_t>(pos + n));
     out.push_back(std::move(b));
   }
   return out;

@@ -32,8 +32,17 @@ class TsBuilder {
   // stream_type per PID: 0x1b H.264, 0x03 MPEG-1 audio, 0x0f ADTS.
   std::vector<std::uint8_t> tables(bool video, std::uint8_t audio_type) {
     std::vector<std::uint8_t> out;
-    std::vector<std::uint8_t> pat = {0x00, 0xb0, 0x00, 0x00, 0x01, 0xc1, 0x00, 0x00,
-                                     0x00, 0x01, static_cast<std::uint8_t>(0xe0 | (kPmtPid >> 8)),
+    std::vector<std::uint8_t> pat = {0x00,
+                                     0xb0,
+                                     0x00,
+                                     0x00,
+                                     0x01,
+                                     0xc1,
+                                     0x00,
+                                     0x00,
+                                     0x00,
+                                     0x01,
+                                     static_cast<std::uint8_t>(0xe0 | (kPmtPid >> 8)),
                                      static_cast<std::uint8_t>(kPmtPid & 0xff)};
     section(out, 0x0000, pat);
     std::vector<std::uint8_t> pmt = {0x02, 0xb0, 0x00, 0x00, 0x01, 0xc1, 0x00, 0x00};
@@ -128,9 +137,9 @@ inline std::vector<std::uint8_t> mp3_frame(std::uint32_t rate = 48000) {
   const std::uint32_t bytes = 144 * 32000 / rate;
   std::vector<std::uint8_t> frame(bytes, 0);
   frame[0] = 0xff;
-  frame[1] = 0xfb;                                               // MPEG-1, Layer III, no CRC
+  frame[1] = 0xfb;                                                // MPEG-1, Layer III, no CRC
   frame[2] = static_cast<std::uint8_t>(0x10 | (rate_bits << 2));  // 32 kbit/s
-  frame[3] = 0xc4;                                               // mono
+  frame[3] = 0xc4;                                                // mono
   return frame;
 }
 
@@ -140,7 +149,7 @@ inline std::vector<std::uint8_t> adts_frame(std::uint32_t size = 64) {
   const std::uint32_t length = 7 + size;
   std::vector<std::uint8_t> frame(length, 0);
   frame[0] = 0xff;
-  frame[1] = 0xf1;                               // MPEG-4, layer 0, no CRC
+  frame[1] = 0xf1;                                        // MPEG-4, layer 0, no CRC
   frame[2] = static_cast<std::uint8_t>(0x40 | (3 << 2));  // AAC LC, 48 kHz
   frame[3] = static_cast<std::uint8_t>(0x40 | ((length >> 11) & 0x03));
   frame[4] = static_cast<std::uint8_t>((length >> 3) & 0xff);

@@ -22,31 +22,31 @@ constexpr std::int64_t s = kSecond;
 
 struct Scenario {
   std::int64_t duration = 60 * s;
-  double video_ppm = 0;             // the video clock runs this fast against audio (and us)
+  double video_ppm = 0;  // the video clock runs this fast against audio (and us)
   std::int64_t base_delay = 30 * ms;
-  std::int64_t jitter = 80 * ms;    // uniform 0..jitter on top of the base delay
+  std::int64_t jitter = 80 * ms;  // uniform 0..jitter on top of the base delay
   double loss = 0, reorder = 0, duplicate = 0;
   std::int64_t reorder_delay = 40 * ms;  // extra delay of a reordered packet
   bool audio = true, video = true;
   std::int64_t audio_start = 0, video_start = 0;
-  std::uint16_t first_sequence = 65500;     // just below the 16-bit wrap
+  std::uint16_t first_sequence = 65500;                 // just below the 16-bit wrap
   std::uint32_t first_timestamp = 0xFFFFFFFFu - 48000;  // about a second below the 32-bit wrap
-  std::optional<std::int64_t> ssrc_change_at;            // both streams start a new SSRC
-  std::optional<std::int64_t> gap_at;                    // the publisher stops sending...
-  std::int64_t gap_length = 10 * s;                      // ...for this long
-  bool gap_pauses_clock = false;                         // its RTP clocks stop during the gap
+  std::optional<std::int64_t> ssrc_change_at;           // both streams start a new SSRC
+  std::optional<std::int64_t> gap_at;                   // the publisher stops sending...
+  std::int64_t gap_length = 10 * s;                     // ...for this long
+  bool gap_pauses_clock = false;                        // its RTP clocks stop during the gap
   Config config;
   std::uint32_t seed = 1;
 };
 
 struct Packet {
-  int stream = 0;  // 0 audio, 1 video
+  int stream = 0;            // 0 audio, 1 video
   std::int64_t capture = 0;  // true time the media was captured
   std::int64_t send = 0;
   std::int64_t arrival = 0;
   Arrival rtp;
-  std::int64_t serial = 0;   // unique per sent packet and stream (duplicates share it)
-  int frame = -1;            // video: frame number
+  std::int64_t serial = 0;  // unique per sent packet and stream (duplicates share it)
+  int frame = -1;           // video: frame number
   bool duplicate = false;
 };
 
@@ -144,8 +144,7 @@ inline std::vector<Packet> make_packets(const Scenario& sc) {
         p.capture = capture;
         p.send = capture + std::int64_t{i} * 100'000;
         p.frame = n;
-        p.rtp = {0, src.sequence++, static_cast<std::uint32_t>(src.timestamp0 + 3000 * (n - skipped_frames)),
-                 src.ssrc};
+        p.rtp = {0, src.sequence++, static_cast<std::uint32_t>(src.timestamp0 + 3000 * (n - skipped_frames)), src.ssrc};
         p.serial = serial++;
         deliver(p);
       }

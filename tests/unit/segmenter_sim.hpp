@@ -26,14 +26,14 @@ struct SimMedia {
   std::int64_t target = 1'000'000'000;
   bool requests = true;
   bool segmenter_expects_requests = false;  // with gop > 0: requests sent, and ignored
-  int gop = 0;                    // > 0: the encoder makes a key frame every `gop` frames and ignores requests
-  int encoder_delay = 0;          // frames the encoder holds (40 for x264's default lookahead)
+  int gop = 0;            // > 0: the encoder makes a key frame every `gop` frames and ignores requests
+  int encoder_delay = 0;  // frames the encoder holds (40 for x264's default lookahead)
   double seconds = 60;
 };
 
 // What a test learns of one segment, read back from its bytes.
 struct SegmentView {
-  hls::Segment meta;  // bytes moved out
+  hls::Segment meta;                    // bytes moved out
   std::vector<std::int64_t> video_pts;  // ticks, in order
   std::vector<bool> video_key;
   std::vector<std::int64_t> audio_pts;
@@ -72,7 +72,8 @@ struct SimResult {
 
 inline SimResult simulate(const SimMedia& m) {
   constexpr std::int64_t kBase = TsBuilder::kClockBase;
-  hls::Segmenter segmenter(hls::SegmenterConfig{.target = m.target, .requests = (m.requests && m.gop == 0) || m.segmenter_expects_requests});
+  hls::Segmenter segmenter(
+      hls::SegmenterConfig{.target = m.target, .requests = (m.requests && m.gop == 0) || m.segmenter_expects_requests});
   hls::KeyframeScheduler scheduler(m.target, 3'000'000'000);
   TsBuilder builder;
   SimResult result;
@@ -87,13 +88,11 @@ inline SimResult simulate(const SimMedia& m) {
   const std::uint32_t samples = m.audio_type == 0x0f ? 1024 : 1152;
   result.audio_frame_ns = static_cast<std::int64_t>(samples) * 1'000'000'000 / m.rate;
   auto video_ticks = [&](std::int64_t i) { return i * 90000 * m.frame_num / m.frame_den; };
-  auto audio_ticks = [&](std::int64_t j) {
-    return (j * 90000 * samples + m.rate / 2) / m.rate;
-  };
+  auto audio_ticks = [&](std::int64_t j) { return (j * 90000 * samples + m.rate / 2) / m.rate; };
   const std::int64_t frame_ns = m.frame_num * 1'000'000'000 / m.frame_den;
   const auto end_ticks = static_cast<std::int64_t>(m.seconds * 90000);
 
-  std::deque<bool> encoded;         // key-frame decisions of frames not yet at the sink
+  std::deque<bool> encoded;  // key-frame decisions of frames not yet at the sink
   std::int64_t next_encode = 0;
   std::vector<std::int64_t> pending;  // requested running times
   auto encode_until = [&](std::int64_t frame) {
@@ -117,8 +116,7 @@ inline SimResult simulate(const SimMedia& m) {
   };
 
   const std::vector<std::uint8_t> video_payload(100, 0x11);
-  const std::vector<std::uint8_t> audio_payload =
-      m.audio_type == 0x0f ? adts_frame(80) : mp3_frame(m.rate);
+  const std::vector<std::uint8_t> audio_payload = m.audio_type == 0x0f ? adts_frame(80) : mp3_frame(m.rate);
   std::int64_t i = 0, j = 0;
   for (;;) {
     const bool video_left = m.video && video_ticks(i) < end_ticks;
@@ -134,7 +132,8 @@ inline SimResult simulate(const SimMedia& m) {
       if (plan.origin) origin = *plan.origin - ts::ticks_to_ns(kBase);
       scheduler.set_plan(plan.timeline, origin, plan.next_index);
       if (m.requests && m.gop == 0) {
-        for (const std::int64_t r : scheduler.video_frame(ts::ticks_to_ns(video_ticks(i)), frame_ns)) pending.push_back(r);
+        for (const std::int64_t r : scheduler.video_frame(ts::ticks_to_ns(video_ticks(i)), frame_ns))
+          pending.push_back(r);
       }
       ++i;
     } else {

@@ -19,8 +19,8 @@ constexpr std::int64_t ms = kMillisecond;
 // An audio packet n of a steady 20 ms stream that arrived `late` after its
 // earliest possible arrival.
 Arrival audio(std::uint16_t seq0, int n, std::int64_t late = 0, std::uint32_t ssrc = 7) {
-  return {1000 * ms + std::int64_t{n} * 20 * ms + late, static_cast<std::uint16_t>(seq0 + n), 5000u + 960u * static_cast<std::uint32_t>(n),
-          ssrc};
+  return {1000 * ms + std::int64_t{n} * 20 * ms + late, static_cast<std::uint16_t>(seq0 + n),
+          5000u + 960u * static_cast<std::uint32_t>(n), ssrc};
 }
 
 struct Harness {
@@ -84,7 +84,8 @@ TEST_CASE("DriftMeter: a falling transit is a fast clock, in ppm", "[align]") {
   DriftMeter meter;
   for (int t = 0; t < 9; ++t) meter.add(t * kSecond, std::int64_t{-300} * 1000 * t);
   REQUIRE_FALSE(meter.ppm());  // fewer than ten samples
-  for (int t = 9; t < 200; ++t) meter.add(t * kSecond + std::int64_t{t % 2} * 1000, std::int64_t{-300} * 1000 * t + std::int64_t{t % 3} * 100'000);
+  for (int t = 9; t < 200; ++t)
+    meter.add(t * kSecond + std::int64_t{t % 2} * 1000, std::int64_t{-300} * 1000 * t + std::int64_t{t % 3} * 100'000);
   REQUIRE(*meter.ppm() == Approx(300).margin(5));
   meter.add(199 * kSecond + 10, 0);  // closer than a second to the last sample: ignored
   REQUIRE(*meter.ppm() == Approx(300).margin(5));
@@ -124,7 +125,8 @@ TEST_CASE("stream: a lone packet of another SSRC is held, then given back when n
   REQUIRE(h.aligner.stats(h.id).counters.rejected == 1);
 }
 
-TEST_CASE("stream: a new SSRC confirmed by its next packet starts a declared timeline, nothing lost across", "[align]") {
+TEST_CASE("stream: a new SSRC confirmed by its next packet starts a declared timeline, nothing lost across",
+          "[align]") {
   Harness h;
   for (int n = 0; n < 5; ++n) h.push(audio(100, n));
   REQUIRE(h.push(audio(9000, 5, 0, 99)) == Verdict::held);

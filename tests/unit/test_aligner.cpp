@@ -92,8 +92,8 @@ void check_release_times(const Scenario& sc, const Run& r, std::int64_t from) {
       const Packet& p = r.packets[x.packet];
       if (p.capture < from) continue;
       const std::int64_t due = earliest_arrival(sc, p) + latency;
-      INFO("stream " << stream << " capture " << p.capture / ms << " ms, arrival " << p.arrival / ms
-                     << " ms, due " << due / ms << " ms, left " << x.time / ms << " ms");
+      INFO("stream " << stream << " capture " << p.capture / ms << " ms, arrival " << p.arrival / ms << " ms, due "
+                     << due / ms << " ms, left " << x.time / ms << " ms");
       if (p.arrival <= due - 5 * ms) {
         REQUIRE(std::abs(x.time - due) <= 5 * ms);
         ++on_time;
@@ -189,8 +189,8 @@ TEST_CASE("aligner: an SSRC change starts a declared new timeline on both stream
   sc.ssrc_change_at = 60 * s;
   const Run r = run(sc);
   REQUIRE(check_audio_continuity(r) == 2);
-  const auto video_disconts = std::count_if(r.released[kVideo].begin(), r.released[kVideo].end(),
-                                            [](const Released& x) { return x.discont; });
+  const auto video_disconts =
+      std::count_if(r.released[kVideo].begin(), r.released[kVideo].end(), [](const Released& x) { return x.discont; });
   REQUIRE(video_disconts == 2);
   REQUIRE(av_error(r, 5 * s, 60 * s).worst <= 15 * ms);
   REQUIRE(av_error(r, 65 * s).worst <= 15 * ms);

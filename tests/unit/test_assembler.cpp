@@ -225,8 +225,7 @@ TEST_CASE("sequence numbers wrap from 65535 to 0 without loss", "[assembler]") {
   const auto frags = fu_a(idr, 30);
   REQUIRE(frags.size() == 4);
   // 65534, 65535, 0, 1: one fragmented NAL unit across the wrap.
-  for (std::uint16_t i = 0; i < 4; ++i)
-    h.push(at(static_cast<std::uint16_t>(65534 + i), 1000, i == 3), frags[i]);
+  for (std::uint16_t i = 0; i < 4; ++i) h.push(at(static_cast<std::uint16_t>(65534 + i), 1000, i == 3), frags[i]);
   h.push(at(2, 4000, true), nal(kNalSlice, 20));
   REQUIRE(h.out.size() == 2);
   CHECK(h.out[0].bytes == annexb({idr}));
@@ -343,8 +342,7 @@ TEST_CASE("SPS and PPS are put before an IDR access unit that lacks them", "[ass
 TEST_CASE("a captured openh264 stream gives rtph264depay's access units", "[assembler][captured]") {
   Harness h;
   const auto packets = openh264_packets();
-  for (std::size_t i = 0; i < packets.size(); ++i)
-    h.push_packet(packets[i], static_cast<std::int64_t>(i) * 1'000'000);
+  for (std::size_t i = 0; i < packets.size(); ++i) h.push_packet(packets[i], static_cast<std::int64_t>(i) * 1'000'000);
   const auto reference = openh264_reference_aus();
   REQUIRE(h.out.size() == reference.size());
   for (std::size_t i = 0; i < reference.size(); ++i) {

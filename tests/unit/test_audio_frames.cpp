@@ -83,7 +83,7 @@ TEST_CASE("MPEG-2 and 2.5 Layer III frames hold 576 samples", "[audio-frames]") 
   const AudioFrame mpeg2 = mp3(mpeg(kMpeg2Layer3, 8, 1));
   CHECK(mpeg2.sample_rate == 24000);
   CHECK(mpeg2.samples == 576);
-  CHECK(mpeg2.bytes == 192);  // 72 × 64000 / 24000
+  CHECK(mpeg2.bytes == 192);                                // 72 × 64000 / 24000
   CHECK(mp3(mpeg(kMpeg2Layer3, 8, 0, true)).bytes == 209);  // 22.05 kHz: 208.98 + 1
   CHECK(mp3(mpeg(kMpeg2Layer3, 8, 0)).sample_rate == 22050);
 
@@ -219,8 +219,8 @@ TEST_CASE("walk_audio_frames counts whole frames", "[audio-frames]") {
     CHECK(run.complete);
   }
   SECTION("ADTS frames of different lengths") {
-    const Bytes payload = join({nagare::test::adts_frame(10), nagare::test::adts_frame(300),
-                                nagare::test::adts_frame(0)});
+    const Bytes payload =
+        join({nagare::test::adts_frame(10), nagare::test::adts_frame(300), nagare::test::adts_frame(0)});
     const AudioRun run = walk_audio_frames(StreamKind::kAdts, payload);
     CHECK(run.frames == 3);
     CHECK(run.samples == std::uint64_t{3} * 1024);
@@ -264,5 +264,5 @@ TEST_CASE("AudioFrame::duration_ns rounds down to the nanosecond", "[audio-frame
   CHECK(AudioFrame{44100, 1152, 0}.duration_ns() == 26'122'448);  // 26122448.98
   CHECK(AudioFrame{48000, 1024, 0}.duration_ns() == 21'333'333);
   CHECK(AudioFrame{44100, 1024, 0}.duration_ns() == 23'219'954);  // 23219954.65
-  CHECK(AudioFrame{0, 1152, 0}.duration_ns() == 0);  // no rate: no duration
+  CHECK(AudioFrame{0, 1152, 0}.duration_ns() == 0);               // no rate: no duration
 }

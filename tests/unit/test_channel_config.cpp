@@ -100,9 +100,9 @@ TEST_CASE("channel config: the defaults are filled in", "[channel_config]") {
 
 TEST_CASE("channel config: the original service's CreateChannel body is accepted as it is", "[channel_config]") {
   // ImageFlux_20180905.CreateChannel, two renditions, audio without a codec.
-  const ChannelConfig c = accepted(
-      R"({"hls":[{"video":{"width":1280,"height":720,"fps":30,"bps":2500000},"audio":{"bps":128000}},)"
-      R"({"video":{"width":640,"height":480,"fps":30,"bps":1000000},"audio":{"bps":64000}}]})");
+  const ChannelConfig c =
+      accepted(R"({"hls":[{"video":{"width":1280,"height":720,"fps":30,"bps":2500000},"audio":{"bps":128000}},)"
+               R"({"video":{"width":640,"height":480,"fps":30,"bps":1000000},"audio":{"bps":64000}}]})");
   REQUIRE(c.hls.size() == 2);
   CHECK(c.hls[0].video.width == 1280);
   CHECK(c.hls[0].video.bps == 2500000);
@@ -428,8 +428,11 @@ TEST_CASE("channel config: passthrough with and without a size", "[channel_confi
 
 TEST_CASE("channel config: input.rtp ports and payload types", "[channel_config]") {
   Json d = base();
-  d["input"]["rtp"] = {{"video_port", 5004}, {"audio_port", 5005}, {"video_payload_type", 102},
-                       {"audio_payload_type", 127}, {"bind", "0.0.0.0"}};
+  d["input"]["rtp"] = {{"video_port", 5004},
+                       {"audio_port", 5005},
+                       {"video_payload_type", 102},
+                       {"audio_payload_type", 127},
+                       {"bind", "0.0.0.0"}};
   const ChannelConfig c = accepted(d);
   CHECK(c.input.video_port == 5004);
   CHECK(c.input.audio_port == 5005);
@@ -488,8 +491,8 @@ TEST_CASE("channel config: input.rtp ports and payload types", "[channel_config]
 
 TEST_CASE("channel config: bind takes addresses and host names only", "[channel_config]") {
   for (const std::string& bind :
-       {std::string("127.0.0.1"), std::string("0.0.0.0"), std::string("::"), std::string("::1"),
-        std::string("fe80::1"), std::string("media-1.example"), std::string(253, 'a')}) {
+       {std::string("127.0.0.1"), std::string("0.0.0.0"), std::string("::"), std::string("::1"), std::string("fe80::1"),
+        std::string("media-1.example"), std::string(253, 'a')}) {
     Json d = base();
     d["input"]["rtp"] = {{"bind", bind}};
     CHECK(accepted(d).input.bind == bind);

@@ -14,8 +14,8 @@ namespace {
 
 constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kSecond = 1'000 * kMs;
-constexpr std::int64_t kMp3Frame = 24 * kMs;                          // 1152 samples at 48 kHz
-constexpr std::int64_t kNtscFrame = kSecond * 1001 / 30000;           // 33.367 ms
+constexpr std::int64_t kMp3Frame = 24 * kMs;                 // 1152 samples at 48 kHz
+constexpr std::int64_t kNtscFrame = kSecond * 1001 / 30000;  // 33.367 ms
 
 }  // namespace
 

@@ -152,9 +152,9 @@ TEST_CASE("malformed payloads are refused", "[depacketizer][malformed]") {
   SECTION("empty") { CHECK(why(Bytes{}) == Malformation::kEmpty); }
 
   SECTION("F bit set") {
-    CHECK(why(Bytes{0xe1, 0x88}) == Malformation::kForbiddenBit);        // single NAL
+    CHECK(why(Bytes{0xe1, 0x88}) == Malformation::kForbiddenBit);              // single NAL
     CHECK(why(Bytes{0xf8, 0x00, 0x01, 0x61}) == Malformation::kForbiddenBit);  // STAP-A header
-    CHECK(why(Bytes{0xfc, 0x85, 0x88}) == Malformation::kForbiddenBit);  // FU indicator
+    CHECK(why(Bytes{0xfc, 0x85, 0x88}) == Malformation::kForbiddenBit);        // FU indicator
     CHECK(why(Bytes{0x98, 0x00, 0x01, 0x61}) == Malformation::kForbiddenBit);  // F with NRI 0
     // A STAP-A unit whose own header has F set.
     CHECK(why(Bytes{0x78, 0x00, 0x01, 0x61, 0x00, 0x02, 0xe5, 0x88}) == Malformation::kForbiddenBit);

@@ -122,8 +122,8 @@ TEST_CASE("LocationPattern takes one integer conversion like hlssink2's", "[hls-
   CHECK(format("%d%%", 7) == "7%");
   CHECK(format("%032d", 1).size() == 32);
 
-  for (const char* bad : {"segment.ts", "%d-%d.ts", "%s.ts", "%n", "%x.ts", "seg%", "seg%05", "%%d.ts", "%-5d",
-                          "%.3d", "%033d", "%hd", ""}) {
+  for (const char* bad : {"segment.ts", "%d-%d.ts", "%s.ts", "%n", "%x.ts", "seg%", "seg%05", "%%d.ts", "%-5d", "%.3d",
+                          "%033d", "%hd", ""}) {
     CAPTURE(bad);
     CHECK_FALSE(LocationPattern::parse(bad));
   }

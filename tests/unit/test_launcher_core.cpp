@@ -431,11 +431,52 @@ TEST_CASE("http paths: accepted", "[http_paths]") {
 }
 
 TEST_CASE("http paths: refused", "[http_paths]") {
-  const std::vector<std::string> refused = {
-      "..", "../x", "%2e%2e/x", "%2E%2e", "%2e%2E", "a%2fb", "a%2Fb", "0/../x", "0/..", ".hidden", "0/.hidden",
-      "%2ehidden", "a/b/c", "0/1/index.m3u8", "", "/", "/index.m3u8", "0/", "a//b", "%", "%4", "a%", "%zz", "%g0",
-      "%0g", std::string("a\0b", 3), "%00", "a\\b", "a%5cb", "..\\x", "a b", "a%20b", " index.m3u8", "index.m3u8 ",
-      "a+b", "a?b", "a#b", "a:b", "~", "a\nb", "caf\xc3\xa9", "caf%C3%A9", ".", "./x", "%2e/x", "%2e"};
+  const std::vector<std::string> refused = {"..",
+                                            "../x",
+                                            "%2e%2e/x",
+                                            "%2E%2e",
+                                            "%2e%2E",
+                                            "a%2fb",
+                                            "a%2Fb",
+                                            "0/../x",
+                                            "0/..",
+                                            ".hidden",
+                                            "0/.hidden",
+                                            "%2ehidden",
+                                            "a/b/c",
+                                            "0/1/index.m3u8",
+                                            "",
+                                            "/",
+                                            "/index.m3u8",
+                                            "0/",
+                                            "a//b",
+                                            "%",
+                                            "%4",
+                                            "a%",
+                                            "%zz",
+                                            "%g0",
+                                            "%0g",
+                                            std::string("a\0b", 3),
+                                            "%00",
+                                            "a\\b",
+                                            "a%5cb",
+                                            "..\\x",
+                                            "a b",
+                                            "a%20b",
+                                            " index.m3u8",
+                                            "index.m3u8 ",
+                                            "a+b",
+                                            "a?b",
+                                            "a#b",
+                                            "a:b",
+                                            "~",
+                                            "a\nb",
+                                            "caf\xc3\xa9",
+                                            "caf%C3%A9",
+                                            ".",
+                                            "./x",
+                                            "%2e/x",
+                                            "%2e"};
   for (const std::string& path : refused) {
     INFO('"' << path << '"');
     CHECK_FALSE(safe_relative_path(path));
@@ -501,7 +542,8 @@ TEST_CASE("files: write_file_atomically and read_file", "[files]") {
 
   // No temporary file is left behind.
   std::set<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) names.insert(entry.path().filename().string());
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    names.insert(entry.path().filename().string());
   CHECK(names == std::set<std::string>{"index.m3u8"});
 
   // Into a folder that does not exist: the errno, and nothing written.

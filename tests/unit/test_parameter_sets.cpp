@@ -121,7 +121,7 @@ TEST_CASE("parameter_set_id bounds", "[parameter-sets]") {
   }
   SECTION("PPS id 255 is the largest (§7.4.2.2)") {
     CHECK(parameter_set_id(Bytes{0x68, 0x00, 0x80, 0x40}) == 255u);  // ue 8 zeros, 1, 00000000
-    CHECK_FALSE(parameter_set_id(Bytes{0x68, 0x00, 0x80, 0xc0}));  // 256
+    CHECK_FALSE(parameter_set_id(Bytes{0x68, 0x00, 0x80, 0xc0}));    // 256
   }
   SECTION("an id after an emulation prevention byte") {
     // profile_idc 0, constraint flags 0, then 03 (prevention), level 0,
@@ -157,7 +157,7 @@ TEST_CASE("ParameterSets stores by id", "[parameter-sets]") {
   CHECK(ps.latest_sps().empty());
 
   const Bytes sps0 = example_sps();
-  const Bytes sps1 = sps_with({0x40});    // ue 010 = id 1
+  const Bytes sps1 = sps_with({0x40});  // ue 010 = id 1
   const Bytes pps0 = example_pps();
   const Bytes pps1 = {0x68, 0x4e, 0x3c};  // ue 010 = id 1
 

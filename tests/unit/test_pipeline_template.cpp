@@ -145,7 +145,8 @@ TEST_CASE("pipeline template: every known section may appear, once", "[pipeline_
       &error);
   INFO(error);
   REQUIRE(t);
-  for (const char* s : {"input", "decode", "rendition", "passthrough", "audio-mp3", "audio-aac", "output", "thumbnail"}) {
+  for (const char* s :
+       {"input", "decode", "rendition", "passthrough", "audio-mp3", "audio-aac", "output", "thumbnail"}) {
     CHECK(t->has(s));
   }
   // A section may be empty.
@@ -156,8 +157,7 @@ TEST_CASE("pipeline template: refused descriptions", "[pipeline_template]") {
   CHECK(parse_error("[input]\na\n[video]\nb\n[audio-mp3]\n[output]\n") == "line 3: unknown section [video]");
   CHECK(parse_error("[input]\n[Input]\n") == "line 2: unknown section [Input]");
   CHECK(parse_error("[]\n") == "line 1: unknown section []");
-  CHECK(parse_error("[input]\na\n[audio-mp3]\nb\n\n[input]\nc\n[output]\n") ==
-        "line 6: section [input] appears twice");
+  CHECK(parse_error("[input]\na\n[audio-mp3]\nb\n\n[input]\nc\n[output]\n") == "line 6: section [input] appears twice");
   CHECK(parse_error("udpsrc ! fakesink\n[input]\n[audio-mp3]\n[output]\n") ==
         "line 1: text before the first [section]");
   CHECK(parse_error("# fine\n\nudpsrc\n[input]\n") == "line 3: text before the first [section]");
@@ -285,8 +285,9 @@ TEST_CASE("pipeline template: one audio encoder per distinct audio spec", "[pipe
   const AudioSpec mp3_64{64000, AudioCodec::kMp3};
   const AudioSpec mp3_128{128000, AudioCodec::kMp3};
   const AudioSpec aac_96{96000, AudioCodec::kAac};
-  const ChannelConfig c = channel({transcoded(1280, 720, 30, 2'500'000, mp3_64), transcoded(960, 540, 30, 1'500'000, mp3_128),
-                                   transcoded(640, 360, 30, 800'000, aac_96), transcoded(320, 180, 15, 200'000, mp3_64)});
+  const ChannelConfig c =
+      channel({transcoded(1280, 720, 30, 2'500'000, mp3_64), transcoded(960, 540, 30, 1'500'000, mp3_128),
+               transcoded(640, 360, 30, 800'000, aac_96), transcoded(320, 180, 15, 200'000, mp3_64)});
   const std::string text = expanded(cpu, c);
   CHECK(count(text, "lamemp3enc ") == 2);
   CHECK(count(text, "avenc_aac ") == 1);
@@ -318,7 +319,8 @@ TEST_CASE("pipeline template: passthrough renditions do not decode", "[pipeline_
   CHECK(count(only, "video_raw") == 0);
   CHECK(count(only, "x264enc") == 0);
   CHECK(count(only, "appsink name=thumbnail") == 0);  // no decoded frames to take it from
-  CHECK(count(only, "video_in. ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! hls0.video\n") == 1);
+  CHECK(count(only, "video_in. ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! hls0.video\n") ==
+        1);
   CHECK(count(only, "nagarehlssink name=hls0 ") == 1);
   CHECK(count(only, "lamemp3enc ") == 1);
 
@@ -329,7 +331,8 @@ TEST_CASE("pipeline template: passthrough renditions do not decode", "[pipeline_
   CHECK(count(mixed, "x264enc ") == 1);
   CHECK(count(mixed, "x264enc name=venc1 ") == 1);
   CHECK(count(mixed, "venc0") == 0);
-  CHECK(count(mixed, "video_in. ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! hls0.video\n") == 1);
+  CHECK(count(mixed, "video_in. ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! hls0.video\n") ==
+        1);
   CHECK(count(mixed, "! h264parse ! hls1.video\n") == 1);
   CHECK(count(mixed, "appsink name=thumbnail") == 1);
 
@@ -419,7 +422,7 @@ TEST_CASE("pipeline template: an output folder that would break the quoting is r
   const PipelineTemplate cpu = real("cpu.pipeline");
   const ChannelConfig c = channel({transcoded(640, 360, 30, 800'000)});
   for (const std::string& dir : {std::string("/srv/a\"b"), std::string("/srv/a\\b"), std::string("/srv/a\nb"),
-                                std::string("/srv/x\" ! filesink location=\"/etc/passwd")}) {
+                                 std::string("/srv/x\" ! filesink location=\"/etc/passwd")}) {
     INFO(dir);
     CHECK(expand_error(cpu, c, {dir, 1}) ==
           "the output folder's path must not contain quotes, backslashes or newlines");
@@ -444,7 +447,8 @@ TEST_CASE("pipeline template: sections a channel needs but the description lacks
         "section [audio-aac] is missing, and a rendition asks for AAC");
   // Without a transcoded rendition neither decode nor rendition is needed,
   // and the thumbnail is optional.
-  CHECK(expanded(*with_passthrough, channel({passthrough(), passthrough()})) == "in\npass 0\npass 1\nmp3 0\nout 0\nout 1\n");
+  CHECK(expanded(*with_passthrough, channel({passthrough(), passthrough()})) ==
+        "in\npass 0\npass 1\nmp3 0\nout 0\nout 1\n");
 
   // A placeholder a section may not use is named with its section.
   const auto bad = PipelineTemplate::parse(

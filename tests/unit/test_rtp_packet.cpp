@@ -11,8 +11,8 @@
 using nagare::parse_rtp;
 using nagare::RtpError;
 using nagare::test::Bytes;
-using nagare::test::RtpHeader;
 using nagare::test::rtp;
+using nagare::test::RtpHeader;
 
 namespace {
 

@@ -142,8 +142,8 @@ std::string video(const std::vector<VideoFormat>& formats, const std::string& at
 }
 
 VideoFormat h264(int pt, const std::string& profile, int mode) {
-  return {pt, "H264/90000", "level-asymmetry-allowed=1;packetization-mode=" + std::to_string(mode) +
-                                ";profile-level-id=" + profile};
+  return {pt, "H264/90000",
+          "level-asymmetry-allowed=1;packetization-mode=" + std::to_string(mode) + ";profile-level-id=" + profile};
 }
 
 // libnice's candidates as webrtcbin 1.22 gathered them in this sandbox
@@ -201,8 +201,8 @@ TEST_CASE("sdp: Chromium's offer is read as it was sent", "[sdp]") {
   REQUIRE(video.formats.size() == 23);
   std::vector<int> pts;
   for (const Format& f : video.formats) pts.push_back(f.payload_type);
-  CHECK(pts == std::vector<int>{96, 97, 102, 103, 104, 107, 108, 109, 114, 115, 116, 117, 39, 40, 45, 46, 98, 99,
-                                100, 101, 118, 119, 120});
+  CHECK(pts == std::vector<int>{96, 97, 102, 103, 104, 107, 108, 109, 114, 115, 116, 117,
+                                39, 40, 45,  46,  98,  99,  100, 101, 118, 119, 120});
   CHECK(video.formats[0].encoding == "VP8");
   CHECK(video.formats[0].rtcp_fb ==
         std::vector<std::string>{"goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"});
@@ -241,8 +241,9 @@ TEST_CASE("sdp: session-level ICE credentials and direction are the m-lines' def
 }
 
 TEST_CASE("sdp: a data channel m-line has no payload types and is no error", "[sdp]") {
-  const Description d = parsed(kSession + kOpus + "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\na=mid:2\n"
-                                                  "a=sctp-port:5000\n");
+  const Description d = parsed(kSession + kOpus +
+                               "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\na=mid:2\n"
+                               "a=sctp-port:5000\n");
   REQUIRE(d.media.size() == 2);
   CHECK(d.media[1].kind == "application");
   CHECK(d.media[1].protocol == "UDP/DTLS/SCTP");
@@ -250,15 +251,17 @@ TEST_CASE("sdp: a data channel m-line has no payload types and is no error", "[s
 }
 
 TEST_CASE("sdp: a=rtcp-fb:* applies to every format of its m-line", "[sdp]") {
-  const Description d = parsed("v=0\nm=video 9 RTP/AVPF 96 97\na=rtpmap:96 H264/90000\na=rtpmap:97 VP8/90000\n"
-                               "a=rtcp-fb:* nack\na=rtcp-fb:97 ccm fir\n");
+  const Description d = parsed(
+      "v=0\nm=video 9 RTP/AVPF 96 97\na=rtpmap:96 H264/90000\na=rtpmap:97 VP8/90000\n"
+      "a=rtcp-fb:* nack\na=rtcp-fb:97 ccm fir\n");
   CHECK(d.media[0].formats[0].rtcp_fb == std::vector<std::string>{"nack"});
   CHECK(d.media[0].formats[1].rtcp_fb == std::vector<std::string>{"nack", "ccm fir"});
 }
 
 TEST_CASE("sdp: unknown lines and attributes are no error", "[sdp]") {
-  const Description d = parsed("v=0\nx=whatever\nno equals sign\na=x-custom:1 2 3\nm=audio 9 RTP/AVP 0\n"
-                               "a=rtpmapx:300 nonsense\ni=info\n\nb=AS:30\n");
+  const Description d = parsed(
+      "v=0\nx=whatever\nno equals sign\na=x-custom:1 2 3\nm=audio 9 RTP/AVP 0\n"
+      "a=rtpmapx:300 nonsense\ni=info\n\nb=AS:30\n");
   CHECK(d.media.size() == 1);
 }
 
@@ -360,10 +363,10 @@ TEST_CASE("sdp: among H.264 formats, Constrained Baseline, then Baseline, Main, 
   // Chromium's), in their order; VP8 and its rtx first.
   const VideoFormat vp8{96, "VP8/90000", ""};
   const VideoFormat rtx{97, "rtx/90000", "apt=96"};
-  const std::string all = kSession + kOpus +
-                          video({vp8, rtx, h264(102, "42001f", 1), h264(104, "42001f", 0), h264(106, "42e01f", 1),
-                                 h264(108, "42e01f", 0), h264(112, "64001f", 1), h264(116, "4d001f", 1),
-                                 h264(118, "4d001f", 0), h264(127, "640c1f", 1)});
+  const std::string all =
+      kSession + kOpus +
+      video({vp8, rtx, h264(102, "42001f", 1), h264(104, "42001f", 0), h264(106, "42e01f", 1), h264(108, "42e01f", 0),
+             h264(112, "64001f", 1), h264(116, "4d001f", 1), h264(118, "4d001f", 0), h264(127, "640c1f", 1)});
   CHECK(chosen(all).video_payload_type == 106);
 
   CHECK(chosen(kSession + kOpus + video({h264(100, "640c1f", 1), h264(101, "4d001f", 1), h264(102, "42001f", 1)}))
@@ -389,9 +392,10 @@ TEST_CASE("sdp: packetization-mode and encoding names as writers spell them", "[
   // GStreamer's caps from fmtp).
   CHECK(chosen(kSession + kOpus + video({{100, "h264/90000", " Packetization-Mode = 1 ; profile-level-id=42e01f"}}))
             .video_payload_type == 100);
-  CHECK(choose_error(kSession + kOpus +
-                     video({{100, "H264/90000", "packetization-mode=1;packetization-mode=0;profile-level-id=42e01f"}})) ==
-        "offer has no H.264 with packetization-mode=1 (it offers H264)");
+  CHECK(
+      choose_error(kSession + kOpus +
+                   video({{100, "H264/90000", "packetization-mode=1;packetization-mode=0;profile-level-id=42e01f"}})) ==
+      "offer has no H.264 with packetization-mode=1 (it offers H264)");
   CHECK(choose_error(kSession + kOpus + video({{100, "H264/48000", "packetization-mode=1;profile-level-id=42e01f"}})) ==
         "offer has no H.264 with packetization-mode=1 (it offers H264)");
 }
@@ -417,7 +421,8 @@ TEST_CASE("sdp: webrtcbin's offer: OPUS in capitals, video first, its own mids",
   CHECK(c.video_mid == "video0");
   CHECK(c.video_payload_type == 96);
   CHECK(c.video_fmtp ==
-        "packetization-mode=1;profile-level-id=42c01f;sprop-parameter-sets=Z0LAH9kAUAW7ARAAAAMAEAAAAwPA8UKZIA==,aM4PyA==");
+        "packetization-mode=1;profile-level-id=42c01f;sprop-parameter-sets=Z0LAH9kAUAW7ARAAAAMAEAAAAwPA8UKZIA==,aM4PyA="
+        "=");
   CHECK(c.audio_index == 1);
   CHECK(c.audio_mid == "audio1");
   CHECK(c.audio_payload_type == 97);
@@ -447,9 +452,10 @@ TEST_CASE("sdp: choose says what the offer lacks", "[sdp]") {
         "offer has no H.264 with packetization-mode=1");
 
   const std::string h264_video = video({h264(102, "42e01f", 1)});
-  CHECK(choose_error(kSession + "m=audio 9 UDP/TLS/RTP/SAVPF 9 0 8\na=mid:0\na=rtpmap:9 G722/8000\n"
-                                "a=rtpmap:0 PCMU/8000\na=rtpmap:8 PCMA/8000\n" + h264_video) ==
-        "offer has no opus/48000/2 (it offers G722, PCMU, PCMA)");
+  CHECK(choose_error(kSession +
+                     "m=audio 9 UDP/TLS/RTP/SAVPF 9 0 8\na=mid:0\na=rtpmap:9 G722/8000\n"
+                     "a=rtpmap:0 PCMU/8000\na=rtpmap:8 PCMA/8000\n" +
+                     h264_video) == "offer has no opus/48000/2 (it offers G722, PCMU, PCMA)");
   // RFC 7587 §7: opus/48000/2 even for mono; anything else is not Opus as WebRTC sends it.
   CHECK(choose_error(kSession + "m=audio 9 UDP/TLS/RTP/SAVPF 111\na=mid:0\na=rtpmap:111 opus/48000\n" + h264_video) ==
         "offer has no opus/48000/2 (it offers opus)");
@@ -464,8 +470,8 @@ TEST_CASE("sdp: choose takes only m-lines the publisher sends on", "[sdp]") {
   CHECK(choose_error(kSession + kOpus + video({h264(102, "42e01f", 1)}, "a=inactive\n")) ==
         "offer's video m-line is inactive (nagare needs sendonly or sendrecv)");
   // A session-level direction is every m-line's default (RFC 8866 §6.7).
-  CHECK(choose_error("v=0\ns=-\na=recvonly\n" + kOpus.substr(0, kOpus.find("a=sendrecv")) + "a=rtpmap:111 opus/48000/2\n" +
-                     video({h264(102, "42e01f", 1)}, "")) ==
+  CHECK(choose_error("v=0\ns=-\na=recvonly\n" + kOpus.substr(0, kOpus.find("a=sendrecv")) +
+                     "a=rtpmap:111 opus/48000/2\n" + video({h264(102, "42e01f", 1)}, "")) ==
         "offer's video m-line is recvonly (nagare needs sendonly or sendrecv)");
   // Port 0 outside the BUNDLE group: rejected.
   CHECK(choose_error(kSession + kOpus + video({h264(102, "42e01f", 1)}, "a=sendonly\n", "7", 0)) ==
@@ -567,11 +573,10 @@ TEST_CASE("sdp: restrict_offer takes out simulcast and keeps SSRCs another group
   const Choice c = chosen(offer);
   CHECK(c.video_payload_type == 102);
   const std::string restricted = restrict_offer(offer, c);
-  CHECK(to_lf(restricted) ==
-        kSession + kOpus +
-            "m=video 9 UDP/TLS/RTP/SAVPF 102\na=mid:1\na=sendonly\na=rtpmap:102 H264/90000\n"
-            "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\na=rtcp-fb:* nack\n"
-            "a=ssrc-group:SIM 10 20\na=ssrc:10 cname:x\na=ssrc:20 cname:x\n");
+  CHECK(to_lf(restricted) == kSession + kOpus +
+                                 "m=video 9 UDP/TLS/RTP/SAVPF 102\na=mid:1\na=sendonly\na=rtpmap:102 H264/90000\n"
+                                 "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\na=rtcp-fb:* nack\n"
+                                 "a=ssrc-group:SIM 10 20\na=ssrc:10 cname:x\na=ssrc:20 cname:x\n");
   check_same(chosen(restricted), c);
 }
 
@@ -581,8 +586,9 @@ TEST_CASE("sdp: restrict_offer leaves other m-lines as they are", "[sdp]") {
                             "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\na=mid:3\n";
   const std::string restricted = to_lf(restrict_offer(offer, chosen(offer)));
   CHECK(restricted.find("m=video 9 UDP/TLS/RTP/SAVPF 102\n") != std::string::npos);
-  CHECK(restricted.ends_with("m=video 9 UDP/TLS/RTP/SAVPF 96 97\na=mid:2\na=rtpmap:96 VP8/90000\n"
-                             "a=rtpmap:97 rtx/90000\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\na=mid:3\n"));
+  CHECK(
+      restricted.ends_with("m=video 9 UDP/TLS/RTP/SAVPF 96 97\na=mid:2\na=rtpmap:96 VP8/90000\n"
+                           "a=rtpmap:97 rtx/90000\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\na=mid:3\n"));
 }
 
 // ---- Mending the answer ----------------------------------------------------
@@ -600,8 +606,9 @@ TEST_CASE("sdp: set_fmtp puts the offer's profile-level-id back into webrtcbin's
 }
 
 TEST_CASE("sdp: set_fmtp adds the line after the format's a=rtpmap when there is none", "[sdp]") {
-  const std::string description = "v=0\nm=audio 9 RTP/AVP 111\na=mid:a\na=rtpmap:111 opus/48000/2\n"
-                                  "m=video 9 RTP/AVP 96 0\na=mid:v\na=rtpmap:96 H264/90000\na=rtcp-fb:96 nack\n";
+  const std::string description =
+      "v=0\nm=audio 9 RTP/AVP 111\na=mid:a\na=rtpmap:111 opus/48000/2\n"
+      "m=video 9 RTP/AVP 96 0\na=mid:v\na=rtpmap:96 H264/90000\na=rtcp-fb:96 nack\n";
   CHECK(set_fmtp(description, "v", 96, "packetization-mode=1") ==
         "v=0\r\nm=audio 9 RTP/AVP 111\r\na=mid:a\r\na=rtpmap:111 opus/48000/2\r\n"
         "m=video 9 RTP/AVP 96 0\r\na=mid:v\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n"
@@ -614,8 +621,8 @@ TEST_CASE("sdp: set_fmtp adds the line after the format's a=rtpmap when there is
 
 TEST_CASE("sdp: set_fmtp returns text it cannot find the place in unchanged", "[sdp]") {
   const std::string answer = data_file("webrtcbin_answer.sdp");
-  CHECK(set_fmtp(answer, "2", 108, "x=1") == answer);     // no such mid
-  CHECK(set_fmtp(answer, "1", 111, "x=1") == answer);     // a format of another m-line
+  CHECK(set_fmtp(answer, "2", 108, "x=1") == answer);  // no such mid
+  CHECK(set_fmtp(answer, "1", 111, "x=1") == answer);  // a format of another m-line
   CHECK(set_fmtp(answer, "", 108, "x=1") == answer);
   CHECK(set_fmtp(answer, "1", 108, "x=1\r\na=evil:1") == answer);  // would add a line
   CHECK(set_fmtp("", "1", 108, "x=1").empty());
@@ -735,9 +742,10 @@ TEST_CASE("sdp: with_candidates on exact text", "[sdp]") {
         "m=video 0 RTP/AVP 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n");
 
   // Without an IPv4 candidate, c= and the port stay; the list still goes in.
-  CHECK(with_candidates("v=0\nm=audio 9 RTP/AVP 0\nc=IN IP4 0.0.0.0\n", {"candidate:1 1 UDP 10 fd00::2 5000 typ host"}) ==
-        "v=0\r\nm=audio 9 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\na=candidate:1 1 UDP 10 fd00::2 5000 typ host\r\n"
-        "a=end-of-candidates\r\n");
+  CHECK(
+      with_candidates("v=0\nm=audio 9 RTP/AVP 0\nc=IN IP4 0.0.0.0\n", {"candidate:1 1 UDP 10 fd00::2 5000 typ host"}) ==
+      "v=0\r\nm=audio 9 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\na=candidate:1 1 UDP 10 fd00::2 5000 typ host\r\n"
+      "a=end-of-candidates\r\n");
   // No candidates at all: the peer hears that there will be none.
   CHECK(with_candidates("v=0\nm=audio 9 RTP/AVP 0\n", {}) == "v=0\r\nm=audio 9 RTP/AVP 0\r\na=end-of-candidates\r\n");
   CHECK(with_candidates("", candidates).empty());
@@ -786,10 +794,11 @@ TEST_CASE("sdp: parse_fragment without m-lines or mids", "[sdp]") {
   CHECK_FALSE(result.value->end_of_candidates);
 
   // A mid holds until the next m= line.
-  const auto audio = parse_fragment("m=audio 9 UDP/TLS/RTP/SAVPF 97\na=mid:audio1\n"
-                                    "m=video 9 UDP/TLS/RTP/SAVPF 96\n"
-                                    "a=candidate:1 1 UDP 2015363327 192.0.2.9 40000 typ host\n",
-                                    offer);
+  const auto audio = parse_fragment(
+      "m=audio 9 UDP/TLS/RTP/SAVPF 97\na=mid:audio1\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 96\n"
+      "a=candidate:1 1 UDP 2015363327 192.0.2.9 40000 typ host\n",
+      offer);
   REQUIRE(audio.value);
   CHECK(audio.value->candidates[0].mid.empty());
 
@@ -808,8 +817,7 @@ TEST_CASE("sdp: parse_fragment refuses what it cannot use", "[sdp]") {
     REQUIRE_FALSE(result.value);
     return result.error;
   };
-  CHECK(error("m=audio 9 UDP/TLS/RTP/SAVPF 111\na=mid:7\n") ==
-        "line 2: a=mid: the offer has no m-line with mid \"7\"");
+  CHECK(error("m=audio 9 UDP/TLS/RTP/SAVPF 111\na=mid:7\n") == "line 2: a=mid: the offer has no m-line with mid \"7\"");
   CHECK(error("a=mid:\n") == "line 1: a=mid: the offer has no m-line with mid \"\"");
   CHECK(error("a=mid:0\na=candidate:1 1 udp 2122194687 192.0.2.2 52585 typ\n") ==
         "line 2: a=candidate: fewer than 8 fields");
@@ -827,8 +835,7 @@ TEST_CASE("sdp: parse_fragment refuses what it cannot use", "[sdp]") {
         "line 1: a=candidate: candidate type \"mdns\" is not host, srflx, prflx or relay");
   CHECK(error("a=mid:0\na=candidate:1 1 udp 5 192.0.2.2 9 typ host" + std::string(1, '\0') + "\n") ==
         "line 2: NUL byte");
-  CHECK(error("a=mid:0\ra=candidate:1 1 udp 5 192.0.2.2 9 typ host\n") ==
-        "line 1: carriage return inside the line");
+  CHECK(error("a=mid:0\ra=candidate:1 1 udp 5 192.0.2.2 9 typ host\n") == "line 1: carriage return inside the line");
 
   const std::string line = "a=candidate:1 1 udp 5 192.0.2.2 9 typ host\n";
   std::string big;
