@@ -49,6 +49,10 @@ constexpr guint kDefaultPlaylistLength = 5;
 constexpr guint kDefaultMaxFiles = 10;
 constexpr gboolean kDefaultProgramDateTime = TRUE;
 constexpr gboolean kDefaultSendKeyframeRequests = TRUE;
+// start-time-offset's "unset": no EXT-X-START. Any real offset is within a day.
+constexpr double kStartOffsetUnset = -G_MAXDOUBLE;
+constexpr double kMaxStartOffset = 86400.0;  // s
+constexpr const char* kKeyMessage = "nagare-hls-key";
 // Requests go out this far ahead of the frames reaching the sink, beyond
 // any encoder's delay (x264's default lookahead is 40 frames).
 constexpr GstClockTime kRequestLookahead = 3 * GST_SECOND;
@@ -63,6 +67,11 @@ enum {
   PROP_MAX_FILES,
   PROP_PROGRAM_DATE_TIME,
   PROP_SEND_KEYFRAME_REQUESTS,
+  PROP_START_TIME_OFFSET,
+  PROP_KEY_URI,
+  PROP_KEY_ROTATION,
+  PROP_KEY_LOCATION,
+  PROP_ARCHIVE_PLAYLIST_LOCATION,
   PROP_STATS,
 };
 
@@ -84,6 +93,11 @@ struct Settings {
   guint max_files = kDefaultMaxFiles;
   bool program_date_time = kDefaultProgramDateTime;
   bool send_keyframe_requests = kDefaultSendKeyframeRequests;
+  double start_time_offset = kStartOffsetUnset;
+  std::string key_uri;  // empty: no encryption
+  guint key_rotation = 0;
+  std::string key_location;
+  std::string archive_playlist_location;
 };
 
 // What one request pad's probe knows; touched only by that pad's
@@ -170,6 +184,20 @@ std::int64_t wall_clock_ns() { return g_get_real_time() * 1000; }
 
 // Writes what the segmenter finished and tells the request pads where the
 // plan stands. An IO error stops the stream with an error naming the path.
+// Each new encryption key, as an element message an application hands to
+// its key server. The writer makes every key a rotation period (or the
+// whole run) before its first segment, so the message is that far ahead.
+void post_new_keys(GstElement* element, NagareHlsSinkPrivate& p) {
+  const std::string playlist = settings_of(p).playlist_location;
+  for (const SegmentKey& key : p.hls->take_new_keys()) {
+    GstStructure* s = gst_structure_new(
+        kKeyMessage, "key-id", G_TYPE_STRING, key.id.c_str(), "key", G_TYPE_STRING, key.key_hex().c_str(), "iv",
+        G_TYPE_STRING, key.iv_hex().c_str(), "uri", G_TYPE_STRING, key.uri.c_str(), "first-segment", G_TYPE_UINT64,
+        static_cast<guint64>(key.first_segment), "playlist-location", G_TYPE_STRING, playlist.c_str(), nullptr);
+    gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), s));
+  }
+}
+
 GstFlowReturn publish(NagareHlsWriter* writer, std::vector<Segment>& done, bool eos) {
   NagareHlsSinkPrivate& p = priv(writer->bin);
   if (p.write_failed) return GST_FLOW_ERROR;
@@ -192,6 +220,7 @@ GstFlowReturn publish(NagareHlsWriter* writer, std::vector<Segment>& done, bool 
     }
   }
   if (ret != GST_FLOW_OK) p.write_failed = true;
+  post_new_keys(GST_ELEMENT(writer->bin), p);
   std::lock_guard lock(p.plan_lock);
   p.plan = p.segmenter->plan();
   p.stats = StatsSnapshot{p.hls->stats(), p.segmenter->stats()};
@@ -411,6 +440,13 @@ void set_property(GObject* object, guint id, const GValue* value, GParamSpec* ps
     case PROP_MAX_FILES: s.max_files = g_value_get_uint(value); break;
     case PROP_PROGRAM_DATE_TIME: s.program_date_time = g_value_get_boolean(value); break;
     case PROP_SEND_KEYFRAME_REQUESTS: s.send_keyframe_requests = g_value_get_boolean(value); break;
+    case PROP_START_TIME_OFFSET: s.start_time_offset = g_value_get_double(value); break;
+    case PROP_KEY_URI: s.key_uri = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_KEY_ROTATION: s.key_rotation = g_value_get_uint(value); break;
+    case PROP_KEY_LOCATION: s.key_location = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_ARCHIVE_PLAYLIST_LOCATION:
+      s.archive_playlist_location = g_value_get_string(value) ? g_value_get_string(value) : "";
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
@@ -434,6 +470,13 @@ void get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
     case PROP_MAX_FILES: g_value_set_uint(value, s.max_files); break;
     case PROP_PROGRAM_DATE_TIME: g_value_set_boolean(value, s.program_date_time); break;
     case PROP_SEND_KEYFRAME_REQUESTS: g_value_set_boolean(value, s.send_keyframe_requests); break;
+    case PROP_START_TIME_OFFSET: g_value_set_double(value, s.start_time_offset); break;
+    case PROP_KEY_URI: g_value_set_string(value, s.key_uri.empty() ? nullptr : s.key_uri.c_str()); break;
+    case PROP_KEY_ROTATION: g_value_set_uint(value, s.key_rotation); break;
+    case PROP_KEY_LOCATION: g_value_set_string(value, s.key_location.empty() ? nullptr : s.key_location.c_str()); break;
+    case PROP_ARCHIVE_PLAYLIST_LOCATION:
+      g_value_set_string(value, s.archive_playlist_location.empty() ? nullptr : s.archive_playlist_location.c_str());
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
@@ -455,6 +498,16 @@ bool start(GstElement* element) {
       .playlist_length = s.playlist_length,
       .max_files = s.max_files,
       .program_date_time = s.program_date_time,
+      .start_offset = s.start_time_offset == kStartOffsetUnset
+                          ? std::nullopt
+                          : std::optional<std::int64_t>(std::llround(s.start_time_offset * 1e9)),
+      .encryption = s.key_uri.empty() ? std::nullopt
+                                      : std::optional<WriterConfig::Encryption>(WriterConfig::Encryption{
+                                            .key_uri = s.key_uri,
+                                            .rotation = s.key_rotation,
+                                            .key_location = s.key_location,
+                                        }),
+      .archive_playlist_location = s.archive_playlist_location,
   };
   p.hls = HlsWriter::create(std::move(config), p.io);
   p.write_failed = false;
@@ -463,6 +516,12 @@ bool start(GstElement* element) {
                       ("it needs exactly one %%d, %%i or %%u conversion, e.g. segment%%05d.ts"));
     return false;
   }
+  if (auto error = p.hls->start()) {
+    GST_ELEMENT_ERROR(element, RESOURCE, WRITE, ("Could not make the first encryption key"),
+                      ("%s", error->what().c_str()));
+    return false;
+  }
+  post_new_keys(element, p);
   const bool requests = s.send_keyframe_requests && p.video_pad != nullptr;
   p.segmenter.emplace(SegmenterConfig{.target = target, .requests = requests, .wall_clock = wall_clock_ns});
   std::lock_guard lock(p.plan_lock);
@@ -546,6 +605,38 @@ static void nagare_hls_sink_class_init(NagareHlsSinkClass* klass) {
                            "Ask the encoder upstream for a key frame at each planned cut (force-key-unit "
                            "events). Off: cut at the key frame nearest each boundary",
                            kDefaultSendKeyframeRequests, kReady));
+  g_object_class_install_property(
+      gobject_class, PROP_START_TIME_OFFSET,
+      g_param_spec_double("start-time-offset", "Start time offset",
+                          "EXT-X-START:TIME-OFFSET in the playlist, in seconds: where players start, from the "
+                          "playlist's start, or back from its live edge when negative (RFC 8216 4.3.5.2). "
+                          "Unset (the lowest value): no EXT-X-START",
+                          kStartOffsetUnset, kMaxStartOffset, kStartOffsetUnset, kReady));
+  g_object_class_install_property(
+      gobject_class, PROP_KEY_URI,
+      g_param_spec_string("key-uri", "Key URI",
+                          "Encrypt every segment with AES-128 (RFC 8216 4.3.2.4): the URI players fetch each "
+                          "key from, with {key_id} replaced by the key's id (without it, ?key_id=ID is added). "
+                          "Each new key is posted as an element message \"nagare-hls-key\" (key-id, key, iv, "
+                          "uri, first-segment, playlist-location) a rotation period before its first segment. "
+                          "Unset: no encryption",
+                          nullptr, kReady));
+  g_object_class_install_property(
+      gobject_class, PROP_KEY_ROTATION,
+      g_param_spec_uint("key-rotation", "Key rotation", "Segments per encryption key (0 = one key for the whole run)",
+                        0, G_MAXUINT, 0, kReady));
+  g_object_class_install_property(
+      gobject_class, PROP_KEY_LOCATION,
+      g_param_spec_string("key-location", "Key location",
+                          "Where to write each key's 16 bytes, {key_id} replaced by its id (keep it out of the "
+                          "folder viewers can read). Unset: keys are only posted as messages",
+                          nullptr, kReady));
+  g_object_class_install_property(
+      gobject_class, PROP_ARCHIVE_PLAYLIST_LOCATION,
+      g_param_spec_string("archive-playlist-location", "Archive playlist location",
+                          "A second playlist listing every segment of the run (EVENT, then VOD with "
+                          "EXT-X-ENDLIST at EOS); no segment is deleted while it is set. Unset: none",
+                          nullptr, kReady));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",

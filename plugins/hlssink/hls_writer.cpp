@@ -1,11 +1,14 @@
 #include "hls_writer.hpp"
 
+#include <cerrno>
 #include <string_view>
 #include <utility>
 
 namespace nagare::hls {
 
 namespace {
+
+constexpr std::size_t kArchiveWriteEvery = 30;  // segments
 
 std::string_view folder_of(std::string_view path) {
   const auto slash = path.rfind('/');
@@ -66,9 +69,36 @@ HlsWriter::HlsWriter(WriterConfig config, LocationPattern pattern, HlsIo& io)
     : config_(std::move(config)),
       pattern_(std::move(pattern)),
       io_(&io),
-      playlist_(target_duration_seconds(config_.target), config_.playlist_length) {}
+      playlist_(target_duration_seconds(config_.target), config_.playlist_length) {
+  playlist_.set_start_offset(config_.start_offset);
+  if (!config_.archive_playlist_location.empty()) {
+    archive_.emplace(target_duration_seconds(config_.target), 0);
+    archive_->set_vod_when_ended(true);
+  }
+  if (config_.encryption) keys_.emplace(config_.encryption->key_uri, config_.encryption->rotation);
+}
 
-std::string HlsWriter::uri_for(const std::string& path) const {
+std::optional<IoError> HlsWriter::start() {
+  if (!keys_) return std::nullopt;
+  if (!keys_->start()) return IoError{"(a random encryption key)", EIO};
+  return write_new_key_files();
+}
+
+std::optional<IoError> HlsWriter::write_new_key_files() {
+  for (SegmentKey& key : keys_->take_new()) {
+    if (!config_.encryption->key_location.empty()) {
+      std::string path = config_.encryption->key_location;
+      if (const auto at = path.find("{key_id}"); at != std::string::npos) path.replace(at, 8, key.id);
+      if (auto error = io_->write_segment(path, key.key)) return error;
+    }
+    new_keys_.push_back(std::move(key));
+  }
+  return std::nullopt;
+}
+
+std::vector<SegmentKey> HlsWriter::take_new_keys() { return std::exchange(new_keys_, {}); }
+
+std::string HlsWriter::uri_for(const std::string& path, const std::string& playlist_location) const {
   if (!config_.playlist_root.empty()) {
     const auto slash = path.rfind('/');
     const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -76,22 +106,37 @@ std::string HlsWriter::uri_for(const std::string& path) const {
     if (root.back() != '/') root += '/';
     return root + name;
   }
-  const std::string_view folder = folder_of(config_.playlist_location);
+  const std::string_view folder = folder_of(playlist_location);
   if (std::string_view(path).starts_with(folder)) return path.substr(folder.size());
   return path;
 }
 
 std::optional<IoError> HlsWriter::add(const Segment& segment) {
   const std::string path = pattern_.format(next_index_);
-  if (auto error = io_->write_segment(path, segment.bytes)) return error;
+  PlaylistEntry entry;
+  if (keys_) {
+    const SegmentKey* key = keys_->key_for(next_index_);
+    if (!key) return IoError{"(a random encryption key)", EIO};
+    const auto cipher = encrypt_segment(segment.bytes, *key);
+    if (!cipher) return IoError{path, EIO};
+    entry.key = key->attributes();
+    if (auto error = write_new_key_files()) return error;  // the one made ahead, if any
+    if (auto error = io_->write_segment(path, *cipher)) return error;
+  } else if (auto error = io_->write_segment(path, segment.bytes)) {
+    return error;
+  }
   ++next_index_;
 
-  PlaylistEntry entry;
-  entry.uri = uri_for(path);
+  entry.uri = uri_for(path, config_.playlist_location);
   entry.duration = segment.duration;
   entry.discontinuity = segment.discontinuity;
   if (config_.program_date_time) entry.program_date_time = segment.wall_clock;
   const std::uint64_t sequence = playlist_.media_sequence() + playlist_.entries().size();
+  if (archive_) {
+    PlaylistEntry copy = entry;
+    copy.uri = uri_for(path, config_.archive_playlist_location);
+    archive_->append(std::move(copy));
+  }
   playlist_.append(std::move(entry));
   files_.push_back(File{path, sequence});
 
@@ -108,19 +153,28 @@ std::optional<IoError> HlsWriter::add(const Segment& segment) {
   stats_.drift = timeline_duration_ - static_cast<std::int64_t>(timeline_segments_) * config_.target;
 
   if (auto error = io_->write_playlist(config_.playlist_location, playlist_.render())) return error;
+  // The archive playlist is for after the run, and grows without end:
+  // rewriting it with every segment would cost O(n²). Now and then, so a
+  // crash loses little of it, and at the end.
+  if (archive_ && archive_->entries().size() % kArchiveWriteEvery == 0) {
+    if (auto error = io_->write_playlist(config_.archive_playlist_location, archive_->render())) return error;
+  }
   return delete_old_files();
 }
 
 std::optional<IoError> HlsWriter::end() {
   playlist_.end();
-  return io_->write_playlist(config_.playlist_location, playlist_.render());
+  if (auto error = io_->write_playlist(config_.playlist_location, playlist_.render())) return error;
+  if (!archive_) return std::nullopt;
+  archive_->end();
+  return io_->write_playlist(config_.archive_playlist_location, archive_->render());
 }
 
 // A segment is deleted only after it has left the playlist (players may
 // still be about to fetch anything listed), and only while more than
 // max_files segments are on disk.
 std::optional<IoError> HlsWriter::delete_old_files() {
-  if (config_.max_files == 0) return std::nullopt;
+  if (config_.max_files == 0 || archive_) return std::nullopt;
   while (files_.size() > config_.max_files && files_.front().sequence < playlist_.media_sequence()) {
     if (auto error = io_->remove(files_.front().path)) return error;
     files_.pop_front();

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "encryption.hpp"
 #include "io.hpp"
 #include "playlist.hpp"
 #include "segmenter.hpp"
@@ -42,6 +43,21 @@ struct WriterConfig {
   std::uint32_t playlist_length = 5;    // 0: keep all (EVENT playlist)
   std::uint32_t max_files = 10;         // 0: delete none
   bool program_date_time = true;
+  // EXT-X-START:TIME-OFFSET, ns (negative: back from the live edge).
+  std::optional<std::int64_t> start_offset;
+
+  // AES-128 encryption of every segment (encryption.hpp).
+  struct Encryption {
+    std::string key_uri;         // EXT-X-KEY's URI; "{key_id}" is replaced, else ?key_id= is added
+    std::uint32_t rotation = 0;  // segments per key; 0: one key per run
+    std::string key_location;    // where to write each key's 16 bytes ("{key_id}" replaced); empty: nowhere
+  };
+  std::optional<Encryption> encryption;
+
+  // A second playlist listing every segment of the run: EVENT while it
+  // grows, VOD with EXT-X-ENDLIST at the end. Segments are then never
+  // deleted. Empty: none.
+  std::string archive_playlist_location;
 };
 
 struct WriterStats {
@@ -57,6 +73,14 @@ class HlsWriter {
   // Fails (nullopt) when the location pattern is unusable.
   static std::optional<HlsWriter> create(WriterConfig config, HlsIo& io);
 
+  // Before the first segment: makes the first encryption keys (and writes
+  // them to key_location). Nothing to do without encryption.
+  std::optional<IoError> start();
+  // Keys made since the last call, in the order they come into use. Each is
+  // made a rotation period (or the whole run) before its first segment, so
+  // a caller that passes them on after each add() is always ahead of players.
+  std::vector<SegmentKey> take_new_keys();
+
   // Writes the segment, then the playlist that lists it.
   std::optional<IoError> add(const Segment& segment);
   // End of stream: the playlist is closed with EXT-X-ENDLIST.
@@ -64,16 +88,21 @@ class HlsWriter {
 
   const WriterStats& stats() const { return stats_; }
   const Playlist& playlist() const { return playlist_; }
+  const Playlist* archive() const { return archive_ ? &*archive_ : nullptr; }
 
  private:
   HlsWriter(WriterConfig config, LocationPattern pattern, HlsIo& io);
-  std::string uri_for(const std::string& path) const;
+  std::string uri_for(const std::string& path, const std::string& playlist_location) const;
   std::optional<IoError> delete_old_files();
+  std::optional<IoError> write_new_key_files();
 
   WriterConfig config_;
   LocationPattern pattern_;
   HlsIo* io_;
   Playlist playlist_;
+  std::optional<Playlist> archive_;
+  std::optional<KeySchedule> keys_;
+  std::vector<SegmentKey> new_keys_;  // made, their files written, not yet taken
   WriterStats stats_;
   std::uint64_t next_index_ = 0;
   std::optional<std::uint64_t> timeline_;

@@ -44,9 +44,23 @@ std::string Playlist::render() const {
   text += line;
   std::snprintf(line, sizeof line, "#EXT-X-DISCONTINUITY-SEQUENCE:%" PRIu64 "\n", discontinuity_sequence_);
   text += line;
-  if (window_ == 0) text += "#EXT-X-PLAYLIST-TYPE:EVENT\n";
+  if (window_ == 0) text += ended_ && vod_when_ended_ ? "#EXT-X-PLAYLIST-TYPE:VOD\n" : "#EXT-X-PLAYLIST-TYPE:EVENT\n";
+  if (start_offset_) {
+    text += "#EXT-X-START:TIME-OFFSET=";
+    text += format_seconds(*start_offset_);
+    text += '\n';
+  }
+  const std::string* key = nullptr;  // the EXT-X-KEY in force; none before the first
   for (const PlaylistEntry& entry : entries_) {
     if (entry.discontinuity) text += "#EXT-X-DISCONTINUITY\n";
+    // §4.3.2.4: a key applies to every segment after it until the next;
+    // the first segment of the window gets the one in force for it.
+    if (key ? *key != entry.key : !entry.key.empty()) {
+      text += "#EXT-X-KEY:";
+      text += entry.key.empty() ? "METHOD=NONE" : entry.key;
+      text += '\n';
+      key = &entry.key;
+    }
     if (entry.program_date_time) {
       text += "#EXT-X-PROGRAM-DATE-TIME:";
       text += format_date_time(*entry.program_date_time);
@@ -62,16 +76,27 @@ std::string Playlist::render() const {
   return text;
 }
 
-std::string format_extinf(std::int64_t position, std::int64_t duration) {
-  const std::int64_t us =
-      std::max<std::int64_t>(0, round_to_microseconds(position + duration) - round_to_microseconds(position));
-  char digits[32];
-  std::snprintf(digits, sizeof digits, "%" PRId64 ".%06" PRId64, us / 1'000'000, us % 1'000'000);
+namespace {
+
+std::string format_microseconds(std::int64_t us) {
+  const std::uint64_t magnitude = us < 0 ? -static_cast<std::uint64_t>(us) : static_cast<std::uint64_t>(us);
+  char digits[40];
+  std::snprintf(digits, sizeof digits, "%s%" PRIu64 ".%06" PRIu64, us < 0 ? "-" : "", magnitude / 1'000'000,
+                magnitude % 1'000'000);
   // Trailing zeros say nothing; keep at least milliseconds.
   std::string text(digits);
   const std::size_t point = text.find('.');
   while (text.size() > point + 4 && text.back() == '0') text.pop_back();
   return text;
+}
+
+}  // namespace
+
+std::string format_seconds(std::int64_t ns) { return format_microseconds(round_to_microseconds(ns)); }
+
+std::string format_extinf(std::int64_t position, std::int64_t duration) {
+  return format_microseconds(
+      std::max<std::int64_t>(0, round_to_microseconds(position + duration) - round_to_microseconds(position)));
 }
 
 std::string format_date_time(std::int64_t unix_ns) {

@@ -21,6 +21,9 @@ struct PlaylistEntry {
   // Where the segment starts on the playlist's running sum of durations
   // (ns); set by Playlist::append.
   std::int64_t position = 0;
+  // The attributes of the EXT-X-KEY that applies to the segment
+  // (`METHOD=AES-128,URI="…",IV=0x…`); empty: not encrypted.
+  std::string key;
 };
 
 class Playlist {
@@ -32,6 +35,12 @@ class Playlist {
   std::vector<PlaylistEntry> append(PlaylistEntry entry);
   // EXT-X-ENDLIST: no segment will be added any more.
   void end() { ended_ = true; }
+  // EXT-X-START:TIME-OFFSET (RFC 8216 §4.3.5.2), ns: where players start,
+  // from the playlist's start, or back from its end when negative.
+  void set_start_offset(std::optional<std::int64_t> offset) { start_offset_ = offset; }
+  // A playlist that keeps every segment (window 0) says EXT-X-PLAYLIST-TYPE
+  // EVENT while it grows; with this, VOD once it has ended.
+  void set_vod_when_ended(bool vod) { vod_when_ended_ = vod; }
 
   const std::deque<PlaylistEntry>& entries() const { return entries_; }
   std::uint64_t media_sequence() const { return media_sequence_; }
@@ -49,7 +58,13 @@ class Playlist {
   std::uint64_t discontinuity_sequence_ = 0;
   std::int64_t position_ = 0;
   bool ended_ = false;
+  std::optional<std::int64_t> start_offset_;
+  bool vod_when_ended_ = false;
 };
+
+// A signed time as decimal seconds, to the microsecond, trailing zeros
+// trimmed to milliseconds: -3.5 s is "-3.500".
+std::string format_seconds(std::int64_t ns);
 
 // EXTINF's decimal seconds for a segment at `position` lasting `duration`:
 // both ends are rounded to the microsecond, so the printed durations add up

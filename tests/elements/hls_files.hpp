@@ -91,6 +91,8 @@ struct MediaPlaylist {
   std::size_t program_date_times = 0;
   std::size_t discontinuities = 0;
   bool ended = false;
+  std::vector<std::string> keys;  // EXT-X-KEY attributes, in order
+  std::optional<std::string> start_offset;
 
   std::int64_t total_us() const {
     std::int64_t sum = 0;
@@ -161,6 +163,10 @@ inline MediaPlaylist parse_playlist(const std::string& text) {
       ++playlist.discontinuities;
     } else if (line == "#EXT-X-ENDLIST") {
       playlist.ended = true;
+    } else if (auto v = value("#EXT-X-KEY:")) {
+      playlist.keys.push_back(*v);
+    } else if (auto v = value("#EXT-X-START:TIME-OFFSET=")) {
+      playlist.start_offset = *v;
     } else {
       REQUIRE((line == "#EXT-X-VERSION:3" || value("#EXT-X-DISCONTINUITY-SEQUENCE:")));
     }

@@ -16,64 +16,16 @@
 #include <vector>
 
 #include "hlssink/hls_writer.hpp"
+#include "recording_io.hpp"
 
 using namespace nagare::hls;
+using namespace nagare::hls::test;
 
 namespace {
 
 constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kSecond = 1'000'000'000;
 constexpr std::int64_t kBase = 1'795'512'600 * kSecond;  // 2026-11-24T09:30:00Z
-
-enum class Op { kSegment, kPlaylist, kRemove };
-
-struct Call {
-  Op op;
-  std::string path;
-  std::size_t size = 0;  // segment bytes
-  std::string text;      // playlist text
-  bool failed = false;
-};
-
-class RecordingIo final : public HlsIo {
- public:
-  std::vector<Call> calls;
-  std::set<std::string> disk;
-  // The next call with this operation and path fails with EIO.
-  std::optional<std::pair<Op, std::string>> fail;
-
-  std::optional<IoError> write_segment(const std::string& path, std::span<const std::uint8_t> bytes) override {
-    return record({Op::kSegment, path, bytes.size(), {}});
-  }
-  std::optional<IoError> write_playlist(const std::string& path, std::string_view text) override {
-    return record({Op::kPlaylist, path, 0, std::string(text)});
-  }
-  std::optional<IoError> remove(const std::string& path) override { return record({Op::kRemove, path, 0, {}}); }
-
-  std::vector<Call> of(Op op) const {
-    std::vector<Call> out;
-    for (const Call& call : calls)
-      if (call.op == op) out.push_back(call);
-    return out;
-  }
-
- private:
-  std::optional<IoError> record(Call call) {
-    if (fail && fail->first == call.op && fail->second == call.path) {
-      fail.reset();
-      call.failed = true;
-      calls.push_back(call);
-      return IoError{call.path, EIO};
-    }
-    if (call.op == Op::kRemove) {
-      disk.erase(call.path);
-    } else {
-      disk.insert(call.path);
-    }
-    calls.push_back(std::move(call));
-    return std::nullopt;
-  }
-};
 
 Segment segment(std::int64_t duration, std::uint64_t timeline = 0, std::optional<std::int64_t> wall_clock = {}) {
   Segment s;
