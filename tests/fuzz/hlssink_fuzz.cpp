@@ -4,7 +4,8 @@
 //
 // Input format:
 //   byte 0: settings (bits 0-1: target 0.5/1/2/6 s; bit 2: key-frame requests;
-//           bits 3-4: playlist window 0 (EVENT)/1/3/6)
+//           bits 3-4: playlist window 0 (EVENT)/1/3/6; bit 5: AES-128 with a
+//           new key every 2 segments; bit 6: an archive playlist)
 //   byte 1: size of the pieces the stream is pushed in (0 = all at once)
 //   then the transport stream.
 //
@@ -13,7 +14,8 @@
 // duration of zero or more, and segments come out in order. The segments go
 // through HlsWriter into memory: every playlist written starts with #EXTM3U,
 // has one URI line after each EXTINF, lists only segments that are on disk
-// and at most the window's count, and the last one ends with EXT-X-ENDLIST.
+// and (but the archive) at most the window's count, and the last one ends
+// with EXT-X-ENDLIST.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -59,7 +61,7 @@ class MemoryIo final : public nagare::hls::HlsIo {
       }
     }
     check(!uri_due);
-    check(window_ == 0 || entries <= window_);
+    check(path == "archive.m3u8" || window_ == 0 || entries <= window_);  // the archive lists them all
     last_playlist_ = std::string(text);
     files_[path] = text.size();
     return std::nullopt;
@@ -112,15 +114,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static constexpr std::uint32_t kWindows[] = {0, 1, 3, 6};
   const std::uint32_t window = kWindows[(data[0] >> 3) & 0x03];
   MemoryIo io(window);
-  auto writer = nagare::hls::HlsWriter::create(nagare::hls::WriterConfig{.location = "s%05d.ts",
-                                                                         .playlist_location = "index.m3u8",
-                                                                         .playlist_root = "",
-                                                                         .target = kTargets[data[0] & 0x03],
-                                                                         .playlist_length = window,
-                                                                         .max_files = window == 0 ? 0 : window + 2,
-                                                                         .program_date_time = false},
-                                               io);
+  nagare::hls::WriterConfig config{.location = "s%05d.ts",
+                                   .playlist_location = "index.m3u8",
+                                   .playlist_root = "",
+                                   .target = kTargets[data[0] & 0x03],
+                                   .playlist_length = window,
+                                   .max_files = window == 0 ? 0 : window + 2,
+                                   .program_date_time = false,
+                                   .start_offset = std::nullopt,
+                                   .encryption = std::nullopt,
+                                   .archive_playlist_location = ""};
+  if (data[0] & 0x20)
+    config.encryption = nagare::hls::WriterConfig::Encryption{.key_uri = "k", .rotation = 2, .key_location = ""};
+  if (data[0] & 0x40) config.archive_playlist_location = "archive.m3u8";
+  auto writer = nagare::hls::HlsWriter::create(std::move(config), io);
   check(writer.has_value());
+  check(!writer->start());
   for (const auto& segment : done) check(!writer->add(segment));
   check(!writer->end());
   check(done.empty() || io.last_playlist().find("#EXT-X-ENDLIST\n") != std::string::npos);
