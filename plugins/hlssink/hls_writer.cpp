@@ -8,8 +8,6 @@ namespace nagare::hls {
 
 namespace {
 
-constexpr std::size_t kArchiveWriteEvery = 30;  // segments
-
 std::string_view folder_of(std::string_view path) {
   const auto slash = path.rfind('/');
   return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash + 1);
@@ -154,10 +152,14 @@ std::optional<IoError> HlsWriter::add(const Segment& segment) {
 
   if (auto error = io_->write_playlist(config_.playlist_location, playlist_.render())) return error;
   // The archive playlist is for after the run, and grows without end:
-  // rewriting it with every segment would cost O(n²). Now and then, so a
-  // crash loses little of it, and at the end.
-  if (archive_ && archive_->entries().size() % kArchiveWriteEvery == 0) {
-    if (auto error = io_->write_playlist(config_.archive_playlist_location, archive_->render())) return error;
+  // rewriting it with every segment would cost O(n²), so each segment's
+  // lines are appended, and the end rewrites it whole (VOD, ENDLIST).
+  if (archive_) {
+    const bool first = archive_->entries().size() == 1;
+    if (auto error = first ? io_->write_playlist(config_.archive_playlist_location, archive_->render())
+                           : io_->append(config_.archive_playlist_location, archive_->render_last_entry())) {
+      return error;
+    }
   }
   return delete_old_files();
 }

@@ -57,6 +57,24 @@ std::optional<IoError> FileIo::write_playlist(const std::string& path, std::stri
   return replace_file(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
+std::optional<IoError> FileIo::append(const std::string& path, std::string_view text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError{path, errno};
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : EIO;
+      ::close(fd);
+      return IoError{path, error};
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) return IoError{path, errno};
+  return std::nullopt;
+}
+
 std::optional<IoError> FileIo::remove(const std::string& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return IoError{path, errno};
   return std::nullopt;

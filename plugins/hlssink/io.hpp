@@ -1,6 +1,6 @@
-// Where the HLS sink's files go. The writer only ever calls these three
+// Where the HLS sink's files go. The writer only ever calls these four
 // operations, so tests can record them in memory and production can make
-// each one atomic.
+// the first three atomic.
 //
 // Plain C++, no GStreamer.
 #pragma once
@@ -27,6 +27,9 @@ class HlsIo {
   // The playlist, replacing the previous one atomically.
   virtual std::optional<IoError> write_playlist(const std::string& path, std::string_view text) = 0;
   virtual std::optional<IoError> remove(const std::string& path) = 0;
+  // Text added at the end of a file (the archive playlist as it grows). Not
+  // atomic: only for files no player reads until they are replaced whole.
+  virtual std::optional<IoError> append(const std::string& path, std::string_view text) = 0;
 };
 
 // Files on a POSIX file system. Each file is written under a temporary name
@@ -38,6 +41,7 @@ class FileIo final : public HlsIo {
   std::optional<IoError> write_segment(const std::string& path, std::span<const std::uint8_t> bytes) override;
   std::optional<IoError> write_playlist(const std::string& path, std::string_view text) override;
   std::optional<IoError> remove(const std::string& path) override;
+  std::optional<IoError> append(const std::string& path, std::string_view text) override;
 };
 
 }  // namespace nagare::hls

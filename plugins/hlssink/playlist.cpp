@@ -33,6 +33,40 @@ std::vector<PlaylistEntry> Playlist::append(PlaylistEntry entry) {
   return removed;
 }
 
+namespace {
+
+// One entry's lines; `key` is the EXT-X-KEY in force before it (null: none).
+void render_entry(std::string& text, const PlaylistEntry& entry, const std::string* key) {
+  if (entry.discontinuity) text += "#EXT-X-DISCONTINUITY\n";
+  // §4.3.2.4: a key applies to every segment after it until the next;
+  // the first segment of the window gets the one in force for it.
+  if (key ? *key != entry.key : !entry.key.empty()) {
+    text += "#EXT-X-KEY:";
+    text += entry.key.empty() ? "METHOD=NONE" : entry.key;
+    text += '\n';
+  }
+  if (entry.program_date_time) {
+    text += "#EXT-X-PROGRAM-DATE-TIME:";
+    text += format_date_time(*entry.program_date_time);
+    text += '\n';
+  }
+  text += "#EXTINF:";
+  text += format_extinf(entry.position, entry.duration);
+  text += ",\n";
+  text += entry.uri;
+  text += '\n';
+}
+
+}  // namespace
+
+std::string Playlist::render_last_entry() const {
+  std::string text;
+  if (entries_.empty()) return text;
+  const std::string* key = entries_.size() > 1 ? &entries_[entries_.size() - 2].key : nullptr;
+  render_entry(text, entries_.back(), key);
+  return text;
+}
+
 std::string Playlist::render() const {
   std::string text;
   text.reserve(160 + entries_.size() * 96);
@@ -52,25 +86,8 @@ std::string Playlist::render() const {
   }
   const std::string* key = nullptr;  // the EXT-X-KEY in force; none before the first
   for (const PlaylistEntry& entry : entries_) {
-    if (entry.discontinuity) text += "#EXT-X-DISCONTINUITY\n";
-    // §4.3.2.4: a key applies to every segment after it until the next;
-    // the first segment of the window gets the one in force for it.
-    if (key ? *key != entry.key : !entry.key.empty()) {
-      text += "#EXT-X-KEY:";
-      text += entry.key.empty() ? "METHOD=NONE" : entry.key;
-      text += '\n';
-      key = &entry.key;
-    }
-    if (entry.program_date_time) {
-      text += "#EXT-X-PROGRAM-DATE-TIME:";
-      text += format_date_time(*entry.program_date_time);
-      text += '\n';
-    }
-    text += "#EXTINF:";
-    text += format_extinf(entry.position, entry.duration);
-    text += ",\n";
-    text += entry.uri;
-    text += '\n';
+    render_entry(text, entry, key);
+    key = &entry.key;
   }
   if (ended_) text += "#EXT-X-ENDLIST\n";
   return text;

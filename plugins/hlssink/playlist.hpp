@@ -49,6 +49,11 @@ class Playlist {
   std::int64_t target_duration_seconds() const { return target_duration_; }
 
   std::string render() const;
+  // The lines of the newest entry as render() writes them after the one
+  // before it: what to append to an earlier render() that lacked it. The
+  // header cannot have changed only in a playlist that keeps every entry
+  // (window 0) and has not ended.
+  std::string render_last_entry() const;
 
  private:
   std::int64_t target_duration_;

@@ -66,6 +66,10 @@ class MemoryIo final : public nagare::hls::HlsIo {
     files_[path] = text.size();
     return std::nullopt;
   }
+  std::optional<nagare::hls::IoError> append(const std::string& path, std::string_view text) override {
+    check(path == "archive.m3u8" && files_.count(path) == 1 && !text.empty() && text.back() == '\n');
+    return std::nullopt;
+  }
   std::optional<nagare::hls::IoError> remove(const std::string& path) override {
     check(files_.erase(path) == 1);
     return std::nullopt;

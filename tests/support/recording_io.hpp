@@ -18,7 +18,7 @@
 
 namespace nagare::hls::test {
 
-enum class Op { kSegment, kPlaylist, kRemove };
+enum class Op { kSegment, kPlaylist, kRemove, kAppend };
 
 struct Call {
   Op op;
@@ -36,6 +36,7 @@ class RecordingIo final : public HlsIo {
   std::optional<std::pair<Op, std::string>> fail;
 
   std::map<std::string, std::vector<std::uint8_t>> contents;  // what each segment (or key) file holds now
+  std::map<std::string, std::string> appended;                // text appended to each file
 
   std::optional<IoError> write_segment(const std::string& path, std::span<const std::uint8_t> bytes) override {
     auto error = record({Op::kSegment, path, bytes.size(), {}});
@@ -46,6 +47,11 @@ class RecordingIo final : public HlsIo {
     return record({Op::kPlaylist, path, 0, std::string(text)});
   }
   std::optional<IoError> remove(const std::string& path) override { return record({Op::kRemove, path, 0, {}}); }
+  std::optional<IoError> append(const std::string& path, std::string_view text) override {
+    auto error = record({Op::kAppend, path, 0, std::string(text)});
+    if (!error) appended[path] += text;
+    return error;
+  }
 
   std::vector<Call> of(Op op) const {
     std::vector<Call> out;

@@ -273,9 +273,14 @@ TEST_CASE("writer: the archive playlist keeps every segment, and nothing is dele
   CHECK(io.of(Op::kRemove).empty());
   CHECK(writer->playlist().entries().size() == 3);
   CHECK(writer->playlist().render().find("#EXT-X-START:TIME-OFFSET=-2.000\n") != std::string::npos);
-  // Written now and then while it grows (every 30 segments), and at the end.
-  CHECK(std::count_if(io.calls.begin(), io.calls.end(), [](const Call& c) { return c.path == "out/archive.m3u8"; }) ==
-        1);
+  // Written whole with the first segment, then each segment appended: the
+  // same text a whole rewrite would give, without rewriting it.
+  const auto whole = io.of(Op::kPlaylist);
+  CHECK(std::count_if(whole.begin(), whole.end(), [](const Call& c) { return c.path == "out/archive.m3u8"; }) == 1);
+  CHECK(io.of(Op::kAppend).size() == 39);
+  const auto first =
+      std::find_if(whole.begin(), whole.end(), [](const Call& c) { return c.path == "out/archive.m3u8"; });
+  CHECK(first->text + io.appended["out/archive.m3u8"] == writer->archive()->render());
   REQUIRE(!writer->end());
   const std::string archive = io.of(Op::kPlaylist).back().text;
   CHECK(io.of(Op::kPlaylist).back().path == "out/archive.m3u8");
