@@ -157,9 +157,34 @@ RtpInput parse_input(const Json& j, const std::string& path) {
   return in;
 }
 
+// A URL that goes into a playlist attribute, a pipeline description's quoted
+// value or an HTTP request: printable ASCII, no quotes, backslashes or
+// spaces, and a scheme (and for http(s), a host).
+std::string url(const Json& j, const std::string& field, bool path_allowed) {
+  if (!j.is_string()) fail(field, "must be a string");
+  const auto& u = j.get_ref<const std::string&>();
+  if (u.empty() || u.size() > kMaxUrlLength) {
+    fail(field, "must be a URL of 1 to " + std::to_string(kMaxUrlLength) + " characters");
+  }
+  if (!std::all_of(u.begin(), u.end(), [](char c) { return c > 0x20 && c < 0x7f && c != '"' && c != '\\'; })) {
+    fail(field, "must be a URL without spaces, quotes, backslashes or non-ASCII characters");
+  }
+  const bool http = u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0;
+  if (http) {
+    const std::size_t host = u.find("://") + 3;
+    if (host >= u.size() || u[host] == '/' || u[host] == '?' || u[host] == '#') fail(field, "must name a host");
+    return u;
+  }
+  if (path_allowed && u[0] == '/') return u;
+  fail(field, path_allowed ? "must be an http(s) URL or an absolute path" : "must be an http(s) URL");
+}
+
 ChannelConfig parse(const Json& doc) {
   object_at(doc, "");
-  refuse_unknown(doc, "", {"hls", "segment_duration", "latency_ms", "playlist_length", "idle_timeout", "input"});
+  refuse_unknown(doc, "",
+                 {"hls", "segment_duration", "latency_ms", "playlist_length", "idle_timeout", "input",
+                  "encrypt_key_uri", "encrypt", "key_rotation", "auth_webhook_url", "event_webhook_url", "archive",
+                  "archive_destination_id", "environment"});
   ChannelConfig c;
   if (!doc.contains("hls")) fail("hls", "is required");
   const Json& hls = doc["hls"];
@@ -169,14 +194,23 @@ ChannelConfig parse(const Json& doc) {
   for (std::size_t i = 0; i < hls.size(); ++i) {
     const std::string path = "hls[" + std::to_string(i) + "]";
     const Json& entry = object_at(hls[i], path);
-    refuse_unknown(entry, path, {"video", "audio"});
+    refuse_unknown(entry, path, {"video", "audio", "durationSeconds", "startTimeOffset"});
     if (!entry.contains("video")) fail(join(path, "video"), "is required");
     if (!entry.contains("audio")) fail(join(path, "audio"), "is required");
-    c.hls.push_back(
-        {parse_video(entry["video"], join(path, "video")), parse_audio(entry["audio"], join(path, "audio"))});
+    Rendition r{parse_video(entry["video"], join(path, "video")), parse_audio(entry["audio"], join(path, "audio")),
+                std::nullopt, std::nullopt};
+    if (entry.contains("durationSeconds")) {
+      r.duration_seconds =
+          number(entry["durationSeconds"], join(path, "durationSeconds"), kMinSegmentDuration, kMaxSegmentDuration);
+    }
+    if (entry.contains("startTimeOffset")) {
+      r.start_time_offset =
+          number(entry["startTimeOffset"], join(path, "startTimeOffset"), -kMaxStartTimeOffset, kMaxStartTimeOffset);
+    }
+    c.hls.push_back(std::move(r));
   }
   if (doc.contains("segment_duration"))
-    c.segment_duration = number(doc["segment_duration"], "segment_duration", 0.5, 20);
+    c.segment_duration = number(doc["segment_duration"], "segment_duration", kMinSegmentDuration, kMaxSegmentDuration);
   if (doc.contains("latency_ms")) {
     const Json& l = doc["latency_ms"];
     if (l == "auto") {
@@ -193,6 +227,28 @@ ChannelConfig parse(const Json& doc) {
   }
   if (doc.contains("idle_timeout")) c.idle_timeout = number(doc["idle_timeout"], "idle_timeout", 1, 86400);
   if (doc.contains("input")) c.input = parse_input(doc["input"], "input");
+
+  if (doc.contains("encrypt_key_uri")) c.encrypt_key_uri = url(doc["encrypt_key_uri"], "encrypt_key_uri", true);
+  if (doc.contains("encrypt")) c.encrypt = boolean(doc["encrypt"], "encrypt");
+  if (doc.contains("key_rotation")) {
+    c.key_rotation = static_cast<std::uint32_t>(integer(doc["key_rotation"], "key_rotation", 0, 1'000'000));
+  }
+  if (doc.contains("auth_webhook_url")) c.auth_webhook_url = url(doc["auth_webhook_url"], "auth_webhook_url", false);
+  if (doc.contains("event_webhook_url")) {
+    c.event_webhook_url = url(doc["event_webhook_url"], "event_webhook_url", false);
+  }
+  if (doc.contains("archive")) c.archive = boolean(doc["archive"], "archive");
+  if (doc.contains("archive_destination_id")) {
+    const Json& d = doc["archive_destination_id"];
+    if (!d.is_string() || !is_destination_id(d.get_ref<const std::string&>())) {
+      fail("archive_destination_id", "must be 1 to 64 letters, digits, '-', '_' or '.'");
+    }
+    c.archive_destination_id = d.get<std::string>();
+  }
+  if (c.archive && c.archive_destination_id.empty()) {
+    fail("archive_destination_id", "is required when archive is true");
+  }
+  // "environment" is the original service's, and means nothing here.
   return c;
 }
 
@@ -232,6 +288,12 @@ ParsedConfig parse_channel_config(std::string_view json) {
   }
 }
 
+bool is_destination_id(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && id != "." && id != ".." && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
 std::string to_json(const ChannelConfig& c) {
   Json hls = Json::array();
   for (const auto& r : c.hls) {
@@ -240,7 +302,10 @@ std::string to_json(const ChannelConfig& c) {
     if (r.video.height) video["height"] = r.video.height;
     if (r.video.fps) video["fps"] = r.video.fps;
     if (r.video.bps) video["bps"] = r.video.bps;
-    hls.push_back({{"video", video}, {"audio", {{"bps", r.audio.bps}, {"codec", to_string(r.audio.codec)}}}});
+    Json entry = {{"video", video}, {"audio", {{"bps", r.audio.bps}, {"codec", to_string(r.audio.codec)}}}};
+    if (r.duration_seconds) entry["durationSeconds"] = *r.duration_seconds;
+    if (r.start_time_offset) entry["startTimeOffset"] = *r.start_time_offset;
+    hls.push_back(std::move(entry));
   }
   Json rtp = {{"video_payload_type", c.input.video_payload_type},
               {"audio_payload_type", c.input.audio_payload_type},
@@ -253,6 +318,13 @@ std::string to_json(const ChannelConfig& c) {
               {"idle_timeout", c.idle_timeout},
               {"input", {{"rtp", rtp}}}};
   doc["latency_ms"] = c.latency_ms ? Json(*c.latency_ms) : Json("auto");
+  if (!c.encrypt_key_uri.empty()) doc["encrypt_key_uri"] = c.encrypt_key_uri;
+  if (c.encrypt) doc["encrypt"] = true;
+  if (c.encrypted()) doc["key_rotation"] = c.key_rotation;
+  if (!c.auth_webhook_url.empty()) doc["auth_webhook_url"] = c.auth_webhook_url;
+  if (!c.event_webhook_url.empty()) doc["event_webhook_url"] = c.event_webhook_url;
+  if (c.archive) doc["archive"] = true;
+  if (!c.archive_destination_id.empty()) doc["archive_destination_id"] = c.archive_destination_id;
   return doc.dump();
 }
 

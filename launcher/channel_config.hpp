@@ -40,6 +40,12 @@ struct AudioSpec {
 struct Rendition {
   VideoSpec video;
   AudioSpec audio;
+  // The original service's per-rendition fields (API parity).
+  std::optional<double> duration_seconds;   // durationSeconds: this rendition's segment target, s
+  std::optional<double> start_time_offset;  // startTimeOffset: EXT-X-START:TIME-OFFSET, s
+
+  // The segment target of this rendition: its own, else the channel's.
+  double segment_duration(double channel_default) const { return duration_seconds.value_or(channel_default); }
 };
 
 struct RtpInput {
@@ -59,6 +65,24 @@ struct ChannelConfig {
   double idle_timeout = 15.0;           // s of silence before a broadcast ends
   RtpInput input;
 
+  // AES-128 segment encryption: the key URI players fetch from (the
+  // customer's key server; "{key_id}" is replaced, else ?key_id= is added).
+  std::string encrypt_key_uri;
+  // Encrypt with keys nagare serves itself (needs `serve --serve-keys`);
+  // implied by encrypt_key_uri.
+  bool encrypt = false;
+  std::uint32_t key_rotation = 0;  // segments per key; 0: one key per broadcast
+  // Every publish attempt is POSTed here; only {"allowed": true} admits it.
+  std::string auth_webhook_url;
+  // Channel events (created, publisher, hls, keys) are POSTed here.
+  std::string event_webhook_url;
+  // Keep the whole broadcast and, at its end, write a VOD playlist and an
+  // MP4 of the top rendition to the destination registered under this id.
+  bool archive = false;
+  std::string archive_destination_id;
+
+  bool encrypted() const { return encrypt || !encrypt_key_uri.empty(); }
+
   // The distinct audio encodings, in the order renditions first use them;
   // each is encoded once and shared by the renditions that ask for it.
   std::vector<AudioSpec> audio_encodings() const;
@@ -74,6 +98,10 @@ inline constexpr int kMaxHeight = 2160;
 inline constexpr int kMaxFps = 60;
 inline constexpr std::int64_t kMinVideoBps = 50'000;
 inline constexpr std::int64_t kMaxVideoBps = 50'000'000;
+inline constexpr double kMinSegmentDuration = 0.5;    // s
+inline constexpr double kMaxSegmentDuration = 20;     // s
+inline constexpr double kMaxStartTimeOffset = 86400;  // s, either way
+inline constexpr std::size_t kMaxUrlLength = 2048;
 
 struct ConfigError {
   std::string field;         // JSON path, e.g. "hls[0].video.width"; empty: the document
@@ -92,5 +120,9 @@ ParsedConfig parse_channel_config(std::string_view json);
 
 // The channel as JSON again, with every default filled in.
 std::string to_json(const ChannelConfig& config);
+
+// An archive destination's id: 1 to 64 of [A-Za-z0-9._-], not "." or "..",
+// as it may name a folder.
+bool is_destination_id(std::string_view id);
 
 }  // namespace nagare::launcher

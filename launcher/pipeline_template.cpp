@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
-#include <sstream>
 
 namespace nagare::launcher {
 
@@ -21,11 +21,28 @@ std::string_view trim(std::string_view s) {
 
 std::string kbps(std::int64_t bps) { return std::to_string((bps + 500) / 1000); }
 
-// Decimal seconds without trailing zeros ("2", "1.5").
+// Decimal seconds without trailing zeros ("2", "1.5", "-3.25"): the
+// shortest text that reads back as the same double.
 std::string seconds(double s) {
-  std::ostringstream out;
-  out << s;
-  return out.str();
+  std::array<char, 32> text{};
+  const auto end = std::to_chars(text.data(), text.data() + text.size(), s, std::chars_format::fixed).ptr;
+  return {text.data(), end};
+}
+
+// nagarehlssink properties a channel may need beyond the ones every
+// [output] sets: what ${hls_options} expands to.
+std::string hls_options(const ChannelConfig& config, const Rendition& r, const OutputPlan& output, std::size_t n) {
+  std::string out;
+  if (r.start_time_offset) out += " start-time-offset=" + seconds(*r.start_time_offset);
+  if (config.encrypted()) {
+    out += " key-uri=\"" + output.key_uri + "\" key-rotation=" + std::to_string(config.key_rotation);
+    if (!output.key_dir.empty()) out += " key-location=\"" + output.key_dir + "/{key_id}.key\"";
+  }
+  if (config.archive) {
+    out += " archive-playlist-location=\"" + output.dir + "/" + std::to_string(n) + "/" +
+           archive_playlist_name(output.broadcast) + "\"";
+  }
+  return out;
 }
 
 bool append(std::string& out, const PipelineTemplate& tmpl, const char* section, const Placeholders& values,
@@ -116,11 +133,28 @@ std::optional<std::string> substitute(std::string_view text, const Placeholders&
 
 std::string segment_pattern(unsigned broadcast) { return "b" + std::to_string(broadcast) + "-%05d.ts"; }
 
+std::string archive_playlist_name(unsigned broadcast) { return "archive-b" + std::to_string(broadcast) + ".m3u8"; }
+
 std::optional<std::string> expand(const PipelineTemplate& tmpl, const ChannelConfig& config, const OutputPlan& output,
                                   std::string* error) {
   // Paths go into quoted property values of the description.
-  if (output.dir.find_first_of("\"\\\n") != std::string::npos) {
-    *error = "the output folder's path must not contain quotes, backslashes or newlines";
+  const std::pair<const char*, const std::string*> quoted[] = {
+      {"the output folder's path", &output.dir}, {"the key folder", &output.key_dir}, {"the key URI", &output.key_uri}};
+  for (const auto& [what, value] : quoted) {
+    if (value->find_first_of("\"\\\n") != std::string::npos) {
+      *error = std::string(what) + " must not contain quotes, backslashes or newlines";
+      return std::nullopt;
+    }
+  }
+  const bool needs_options =
+      config.encrypted() || config.archive ||
+      std::any_of(config.hls.begin(), config.hls.end(), [](const Rendition& r) { return r.start_time_offset; });
+  if (needs_options && tmpl.section("output").find("${hls_options}") == std::string::npos) {
+    *error = "[output] has no ${hls_options}, and the channel asks for encryption, an archive or a start offset";
+    return std::nullopt;
+  }
+  if (config.encrypted() && output.key_uri.empty()) {
+    *error = "the channel is encrypted, and no key URI was given";
     return std::nullopt;
   }
   const bool transcodes =
@@ -160,7 +194,7 @@ std::optional<std::string> expand(const PipelineTemplate& tmpl, const ChannelCon
     }
     // One key frame per segment at least; the segmenter asks for the ones
     // at its planned cuts on top.
-    const auto gop = std::max<long>(1, std::lround(v.fps * config.segment_duration));
+    const auto gop = std::max<long>(1, std::lround(v.fps * config.hls[n].segment_duration(config.segment_duration)));
     // One encoder thread up to 720p30: renditions and channels already run
     // in parallel, and a codec's own threads add a hand-off per frame. A
     // bigger picture gets x264's own threads (0: one per core), as one
@@ -202,11 +236,12 @@ std::optional<std::string> expand(const PipelineTemplate& tmpl, const ChannelCon
         {"a", std::to_string(config.audio_encoding_of(n))},
         {"location", dir + "/" + segment_pattern(output.broadcast)},
         {"playlist_location", dir + "/index.m3u8"},
-        {"segment_duration", seconds(config.segment_duration)},
+        {"segment_duration", seconds(config.hls[n].segment_duration(config.segment_duration))},
         {"playlist_length", std::to_string(config.playlist_length)},
         // Segments stay on disk a little past the window, for players that
         // fetched the playlist just before it slid.
         {"max_files", std::to_string(config.playlist_length + 4)},
+        {"hls_options", hls_options(config, config.hls[n], output, n)},
     };
     if (!append(out, tmpl, "output", sink, error)) return std::nullopt;
   }

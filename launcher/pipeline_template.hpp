@@ -16,7 +16,10 @@
 //   [audio-mp3], [audio-aac]
 //                   per distinct audio encoding: audio_in → a tee audio${a}
 //   [output]        per rendition: audio${a} → hls${n}.audio, and the
-//                   nagarehlssink hls${n}
+//                   nagarehlssink hls${n}, whose ${hls_options} adds the
+//                   properties a channel may need (EXT-X-START, encryption,
+//                   an archive playlist); a channel that needs one fails to
+//                   expand when [output] lacks it
 //   [thumbnail]     optional, once when video_raw exists: an appsink named
 //                   "thumbnail" of JPEG pictures
 //
@@ -58,6 +61,10 @@ std::optional<std::string> substitute(std::string_view text, const Placeholders&
 struct OutputPlan {
   std::string dir;         // the channel's output folder; rendition n writes dir/n/
   unsigned broadcast = 0;  // segment names carry it, so a new broadcast never reuses a name
+  // For an encrypted channel: the key URI pattern for EXT-X-KEY, and where
+  // the sink writes each key ("" for nowhere: keys only reach the launcher).
+  std::string key_uri;
+  std::string key_dir;
 };
 
 // The channel's whole pipeline description, ready for gst_parse_launch.
@@ -67,5 +74,7 @@ std::optional<std::string> expand(const PipelineTemplate& tmpl, const ChannelCon
 // The segment file name of rendition files in a broadcast, relative to the
 // rendition's folder ("b3-00042.ts" for segment 42 of broadcast 3).
 std::string segment_pattern(unsigned broadcast);
+// The archive playlist of a broadcast in the rendition's folder.
+std::string archive_playlist_name(unsigned broadcast);
 
 }  // namespace nagare::launcher

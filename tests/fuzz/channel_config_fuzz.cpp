@@ -38,6 +38,8 @@ bool same(const ChannelConfig& a, const ChannelConfig& b) {
   if (a.hls.size() != b.hls.size()) return false;
   for (std::size_t i = 0; i < a.hls.size(); ++i) {
     if (!same(a.hls[i].video, b.hls[i].video) || !(a.hls[i].audio == b.hls[i].audio)) return false;
+    if (a.hls[i].duration_seconds != b.hls[i].duration_seconds) return false;
+    if (a.hls[i].start_time_offset != b.hls[i].start_time_offset) return false;
   }
   // Exact comparison on purpose: JSON numbers are written with enough digits
   // to come back as the same double.
@@ -45,7 +47,10 @@ bool same(const ChannelConfig& a, const ChannelConfig& b) {
          a.playlist_length == b.playlist_length && a.idle_timeout == b.idle_timeout &&
          a.input.video_port == b.input.video_port && a.input.audio_port == b.input.audio_port &&
          a.input.video_payload_type == b.input.video_payload_type &&
-         a.input.audio_payload_type == b.input.audio_payload_type && a.input.bind == b.input.bind;
+         a.input.audio_payload_type == b.input.audio_payload_type && a.input.bind == b.input.bind &&
+         a.encrypt_key_uri == b.encrypt_key_uri && a.encrypt == b.encrypt && a.key_rotation == b.key_rotation &&
+         a.auth_webhook_url == b.auth_webhook_url && a.event_webhook_url == b.event_webhook_url &&
+         a.archive == b.archive && a.archive_destination_id == b.archive_destination_id;
 }
 
 const PipelineTemplate& cpu_template() {
@@ -74,7 +79,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!again.config || !same(config, *again.config)) fail();
 
   std::string error;
-  const auto text = expand(cpu_template(), config, {"/var/lib/nagare/ch", 3}, &error);
+  // An encrypted channel gets its key URI as serve gives it: the customer's
+  // (checked by the parser) or nagare's own.
+  const std::string key_uri =
+      config.encrypt_key_uri.empty() ? "http://127.0.0.1:8080/keys/x/{key_id}" : config.encrypt_key_uri;
+  const auto text =
+      expand(cpu_template(), config, {"/var/lib/nagare/ch", 3, key_uri, "/var/lib/nagare/keys/x"}, &error);
   // Stricter than "fails with a message": this description has every
   // section and the folder is plain, so no valid channel may be refused.
   if (!text) fail();

@@ -68,6 +68,17 @@ void check_same(const ChannelConfig& a, const ChannelConfig& b) {
   CHECK(a.input.video_payload_type == b.input.video_payload_type);
   CHECK(a.input.audio_payload_type == b.input.audio_payload_type);
   CHECK(a.input.bind == b.input.bind);
+  for (std::size_t i = 0; i < a.hls.size(); ++i) {
+    CHECK(a.hls[i].duration_seconds == b.hls[i].duration_seconds);
+    CHECK(a.hls[i].start_time_offset == b.hls[i].start_time_offset);
+  }
+  CHECK(a.encrypt_key_uri == b.encrypt_key_uri);
+  CHECK(a.encrypt == b.encrypt);
+  CHECK(a.key_rotation == b.key_rotation);
+  CHECK(a.auth_webhook_url == b.auth_webhook_url);
+  CHECK(a.event_webhook_url == b.event_webhook_url);
+  CHECK(a.archive == b.archive);
+  CHECK(a.archive_destination_id == b.archive_destination_id);
 }
 
 const std::vector<std::int64_t> kMp3Rates = {32000,  40000,  48000,  56000,  64000,  80000,  96000,
@@ -582,6 +593,11 @@ TEST_CASE("channel config: to_json round-trips through parse_channel_config", "[
           "segment_duration":1.7,"latency_ms":0,"playlist_length":1000,"idle_timeout":0.1e2,
           "input":{"rtp":{"video_port":40000,"audio_port":40001,"video_payload_type":127,"audio_payload_type":100,
                           "bind":"fe80::1"}}})",
+      R"({"hls":[{"video":{"width":640,"height":360,"fps":30,"bps":1000000},"audio":{"bps":64000},
+                  "durationSeconds":4,"startTimeOffset":-12.5}],
+          "encrypt_key_uri":"https://keys.example/k/{key_id}","key_rotation":10,
+          "auth_webhook_url":"https://hooks.example/auth","event_webhook_url":"http://10.0.0.1:8080/events",
+          "archive":true,"archive_destination_id":"s3-tokyo"})",
   };
   for (const auto& text : docs) {
     INFO(text);
@@ -609,4 +625,79 @@ TEST_CASE("channel config: to_json round-trips through parse_channel_config", "[
   // which parse_channel_config would refuse.
   CHECK_FALSE(written["input"]["rtp"].contains("video_port"));
   CHECK_FALSE(written["input"]["rtp"].contains("audio_port"));
+}
+
+TEST_CASE("channel config: the original service's durationSeconds and startTimeOffset", "[channel_config]") {
+  Json d = base();
+  d["hls"][0]["durationSeconds"] = 6;
+  d["hls"][0]["startTimeOffset"] = -9.5;
+  const ChannelConfig c = accepted(d);
+  CHECK(c.hls[0].duration_seconds == 6.0);
+  CHECK(c.hls[0].segment_duration(2.0) == 6.0);
+  CHECK(c.hls[0].start_time_offset == -9.5);
+  CHECK(accepted(base()).hls[0].segment_duration(2.0) == 2.0);
+  for (double bad : {0.4, 20.5, -1.0}) {
+    Json e = base();
+    e["hls"][0]["durationSeconds"] = bad;
+    check_refused(e, "hls[0].durationSeconds", "must be between 0.5 and 20.0");
+  }
+  Json e = base();
+  e["hls"][0]["startTimeOffset"] = 100000;
+  check_refused(e, "hls[0].startTimeOffset", "must be between -86400.0 and 86400.0");
+  e = base();
+  e["hls"][0]["startTimeOffset"] = "-3";
+  check_refused(e, "hls[0].startTimeOffset", "must be a number");
+}
+
+TEST_CASE("channel config: encryption, webhooks and archive, and their refusals", "[channel_config]") {
+  Json d = base();
+  d["encrypt_key_uri"] = "https://keys.example/k";
+  d["auth_webhook_url"] = "http://127.0.0.1:9/auth";
+  d["event_webhook_url"] = "https://hooks.example/e?token=abc";
+  d["archive"] = true;
+  d["archive_destination_id"] = "local_1";
+  d["environment"] = {{"anything", "goes"}};
+  const ChannelConfig c = accepted(d);
+  CHECK(c.encrypted());
+  CHECK(!c.encrypt);
+  CHECK(c.key_rotation == 0);
+  CHECK(c.archive);
+  CHECK(c.archive_destination_id == "local_1");
+  CHECK(!Json::parse(to_json(c)).contains("environment"));  // accepted and ignored
+
+  Json self_served = base();
+  self_served["encrypt"] = true;
+  CHECK(accepted(self_served).encrypted());
+  CHECK(accepted(self_served).encrypt_key_uri.empty());
+  CHECK(!accepted(base()).encrypted());
+
+  const auto refuse = [](const char* field, const Json& value, const std::string& message) {
+    Json e = base();
+    e[field] = value;
+    check_refused(e, field, message);
+  };
+  refuse("encrypt_key_uri", "", "must be a URL of 1 to 2048 characters");
+  refuse("encrypt_key_uri", "ftp://k", "must be an http(s) URL or an absolute path");
+  refuse("encrypt_key_uri", "https://k/\"quoted\"",
+         "must be a URL without spaces, quotes, backslashes or non-ASCII characters");
+  refuse("encrypt_key_uri", "https://k/a b",
+         "must be a URL without spaces, quotes, backslashes or non-ASCII characters");
+  refuse("encrypt_key_uri", "https:///path", "must name a host");
+  refuse("encrypt_key_uri", 7, "must be a string");
+  refuse("encrypt_key_uri", "https://k/" + std::string(2048, 'a'), "must be a URL of 1 to 2048 characters");
+  refuse("auth_webhook_url", "/local/path", "must be an http(s) URL");
+  refuse("event_webhook_url", "javascript:alert(1)", "must be an http(s) URL");
+  refuse("encrypt", "yes", "must be true or false");
+  refuse("key_rotation", -1, "must be between 0 and 1000000");
+  refuse("archive", 1, "must be true or false");
+  refuse("archive_destination_id", "../etc", "must be 1 to 64 letters, digits, '-', '_' or '.'");
+  refuse("archive_destination_id", "..", "must be 1 to 64 letters, digits, '-', '_' or '.'");
+  refuse("archive_destination_id", std::string(65, 'a'), "must be 1 to 64 letters, digits, '-', '_' or '.'");
+  Json no_destination = base();
+  no_destination["archive"] = true;
+  check_refused(no_destination, "archive_destination_id", "is required when archive is true");
+  CHECK(accepted(base()).encrypt_key_uri.empty());
+  Json path_uri = base();
+  path_uri["encrypt_key_uri"] = "/keys/{key_id}";
+  CHECK(accepted(path_uri).encrypt_key_uri == "/keys/{key_id}");
 }

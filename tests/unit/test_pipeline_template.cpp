@@ -86,7 +86,8 @@ ChannelConfig channel(std::vector<Rendition> hls) {
   return c;
 }
 
-std::string expanded(const PipelineTemplate& t, const ChannelConfig& c, const OutputPlan& out = {"/srv/ch", 1}) {
+std::string expanded(const PipelineTemplate& t, const ChannelConfig& c,
+                     const OutputPlan& out = {"/srv/ch", 1, "", ""}) {
   std::string error;
   const auto text = expand(t, c, out, &error);
   INFO(error);
@@ -95,7 +96,8 @@ std::string expanded(const PipelineTemplate& t, const ChannelConfig& c, const Ou
   return *text;
 }
 
-std::string expand_error(const PipelineTemplate& t, const ChannelConfig& c, const OutputPlan& out = {"/srv/ch", 1}) {
+std::string expand_error(const PipelineTemplate& t, const ChannelConfig& c,
+                         const OutputPlan& out = {"/srv/ch", 1, "", ""}) {
   std::string error;
   const auto text = expand(t, c, out, &error);
   REQUIRE_FALSE(text);
@@ -401,7 +403,7 @@ TEST_CASE("pipeline template: output paths, segment names and playlist settings"
   c.segment_duration = 1.5;
   c.playlist_length = 10;
   // A space is fine: the paths are quoted.
-  const std::string text = expanded(cpu, c, {"/var/lib/nagare data/channels/abc", 7});
+  const std::string text = expanded(cpu, c, {"/var/lib/nagare data/channels/abc", 7, "", ""});
   CHECK(count(text,
               "nagarehlssink name=hls0 location=\"/var/lib/nagare data/channels/abc/0/b7-%05d.ts\" "
               "playlist-location=\"/var/lib/nagare data/channels/abc/0/index.m3u8\" target-duration=1.5 "
@@ -413,7 +415,7 @@ TEST_CASE("pipeline template: output paths, segment names and playlist settings"
 
   c.segment_duration = 2.0;
   c.playlist_length = 6;
-  const std::string whole = expanded(cpu, c, {"/srv/ch", 0});
+  const std::string whole = expanded(cpu, c, {"/srv/ch", 0, "", ""});
   CHECK(count(whole, "location=\"/srv/ch/0/b0-%05d.ts\"") == 1);
   CHECK(count(whole, " target-duration=2 playlist-length=6 max-files=10\n") == 2);
 }
@@ -424,7 +426,7 @@ TEST_CASE("pipeline template: an output folder that would break the quoting is r
   for (const std::string& dir : {std::string("/srv/a\"b"), std::string("/srv/a\\b"), std::string("/srv/a\nb"),
                                  std::string("/srv/x\" ! filesink location=\"/etc/passwd")}) {
     INFO(dir);
-    CHECK(expand_error(cpu, c, {dir, 1}) ==
+    CHECK(expand_error(cpu, c, {dir, 1, "", ""}) ==
           "the output folder's path must not contain quotes, backslashes or newlines");
   }
 }
@@ -455,6 +457,51 @@ TEST_CASE("pipeline template: sections a channel needs but the description lacks
       "[input]\nport=${video_port}\n[passthrough]\np\n[audio-mp3]\nmp3 ${n}\n[output]\nout\n", &error);
   REQUIRE(bad);
   CHECK(expand_error(*bad, channel({passthrough()})) == "[audio-mp3]: unknown placeholder ${n}");
+}
+
+TEST_CASE("pipeline template: per-rendition durationSeconds and the sink's options", "[pipeline_template]") {
+  const PipelineTemplate cpu = real("cpu.pipeline");
+  ChannelConfig c = channel({transcoded(1280, 720, 30, 2'500'000), transcoded(640, 360, 25, 800'000)});
+  c.hls[1].duration_seconds = 6;
+  c.hls[1].start_time_offset = -7.25;
+  std::string text = expanded(cpu, c);
+  // Rendition 0 keeps the channel's 2 s; rendition 1 cuts at 6 s, with a key
+  // frame at least every 6 s of 25 fps.
+  CHECK(count(text,
+              "name=venc0 threads=1 tune=zerolatency speed-preset=superfast bitrate=2500 "
+              "vbv-buf-capacity=1000 key-int-max=60 ") == 1);
+  CHECK(count(text, "key-int-max=150 ") == 1);
+  CHECK(ends_with(line_with(text, "nagarehlssink name=hls0 "), "target-duration=2 playlist-length=6 max-files=10"));
+  CHECK(ends_with(line_with(text, "nagarehlssink name=hls1 "),
+                  "target-duration=6 playlist-length=6 max-files=10 start-time-offset=-7.25"));
+
+  c.encrypt_key_uri = "https://keys.example/k/{key_id}";
+  c.key_rotation = 5;
+  c.archive = true;
+  c.archive_destination_id = "d";
+  text = expanded(cpu, c, {"/srv/ch", 3, "https://keys.example/k/{key_id}", "/srv/keys/ch"});
+  CHECK(
+      ends_with(line_with(text, "nagarehlssink name=hls0 "),
+                "max-files=10 key-uri=\"https://keys.example/k/{key_id}\" key-rotation=5 "
+                "key-location=\"/srv/keys/ch/{key_id}.key\" archive-playlist-location=\"/srv/ch/0/archive-b3.m3u8\""));
+  CHECK(count(text, "archive-playlist-location=\"/srv/ch/1/archive-b3.m3u8\"") == 1);
+  // Keys only reach the launcher when no folder is given.
+  text = expanded(cpu, c, {"/srv/ch", 3, "/keys/x/{key_id}", ""});
+  CHECK(count(text, "key-location") == 0);
+  CHECK(count(text, "key-uri=\"/keys/x/{key_id}\"") == 2);
+
+  CHECK(expand_error(cpu, c, {"/srv/ch", 3, "", ""}) == "the channel is encrypted, and no key URI was given");
+  CHECK(expand_error(cpu, c, {"/srv/ch", 3, "https://k/\" ! fakesink", ""}) ==
+        "the key URI must not contain quotes, backslashes or newlines");
+  std::string error;
+  const auto without =
+      PipelineTemplate::parse("[input]\nin\n[passthrough]\np\n[audio-mp3]\nmp3 ${a}\n[output]\nout ${n}\n", &error);
+  REQUIRE(without);
+  ChannelConfig pass = channel({passthrough()});
+  CHECK(expanded(*without, pass) == "in\np\nmp3 0\nout 0\n");  // a channel that needs no option
+  pass.hls[0].start_time_offset = 3;
+  CHECK(expand_error(*without, pass) ==
+        "[output] has no ${hls_options}, and the channel asks for encryption, an archive or a start offset");
 }
 
 TEST_CASE("pipeline template: segment_pattern", "[pipeline_template]") {
