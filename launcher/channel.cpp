@@ -134,9 +134,17 @@ bool Channel::build(std::string* error) {
   started_at_ = now_us();
   ++broadcast_;
   const auto& config = options_.config;
-  auto description = expand(options_.pipeline, config, {options_.output_dir, broadcast_}, error);
+  auto description =
+      expand(options_.pipeline, config, {options_.output_dir, broadcast_, options_.key_uri, options_.key_dir}, error);
   if (!description) return false;
   description_ = *description;
+  if (!options_.key_dir.empty()) {
+    if (const int e = make_dirs(options_.key_dir)) {
+      *error = options_.key_dir + ": " + std::strerror(e);
+      return false;
+    }
+  }
+  keys_.clear();
 
   for (std::size_t n = 0; n < config.hls.size(); ++n) {
     const std::string dir = options_.output_dir + "/" + std::to_string(n);
@@ -286,6 +294,7 @@ bool Channel::build(std::string* error) {
 }
 
 void Channel::teardown() {
+  if (pipeline_) broadcast_over();
   if (bus_watch_) {
     g_source_remove(bus_watch_);
     bus_watch_ = 0;
@@ -397,6 +406,9 @@ gboolean Channel::on_bus(GstBus*, GstMessage* message, gpointer data) {
       self->schedule_restart(why);
       return G_SOURCE_REMOVE;
     }
+    case GST_MESSAGE_ELEMENT:
+      if (gst_message_has_name(message, "nagare-hls-key")) self->on_key(message);
+      break;
     case GST_MESSAGE_WARNING: {
       GError* error = nullptr;
       gst_message_parse_warning(message, &error, nullptr);
@@ -516,6 +528,61 @@ void Channel::write_multivariant_if_ready() {
     return;
   }
   multivariant_written_ = true;
+  broadcast_started_ms_ = unix_now_ms();
+  event("hls.started", {{"broadcast", broadcast_}, {"renditions", config.hls.size()}});
+}
+
+void Channel::event(const std::string& type, nlohmann::json data) {
+  if (options_.on_event) options_.on_event(type, data);
+}
+
+// A sink made a key (at its start, and with rotation one period ahead of
+// each new one): it goes to the event webhook now, well before a player can
+// need it, and is kept for the archive's MP4.
+void Channel::on_key(GstMessage* message) {
+  const GstStructure* s = gst_message_get_structure(message);
+  const gchar* id = gst_structure_get_string(s, "key-id");
+  const gchar* key = gst_structure_get_string(s, "key");
+  const gchar* iv = gst_structure_get_string(s, "iv");
+  const gchar* uri = gst_structure_get_string(s, "uri");
+  guint64 first = 0;
+  gst_structure_get_uint64(s, "first-segment", &first);
+  if (!id || !key || !iv || !uri) return;
+  keys_[uri] = ArchiveKey{key, iv};
+  // The sink is hls<n>.
+  const char* name = GST_OBJECT_NAME(GST_MESSAGE_SRC(message));
+  const long rendition = name && std::strncmp(name, "hls", 3) == 0 ? std::strtol(name + 3, nullptr, 10) : -1;
+  event("key.created", {{"broadcast", broadcast_},
+                        {"rendition", rendition},
+                        {"key_id", id},
+                        {"key", key},
+                        {"iv", std::string("0x") + iv},
+                        {"uri", uri},
+                        {"first_segment", first}});
+}
+
+// The pipeline of a broadcast is going away: its HLS has ended, and an
+// archived channel's broadcast goes to its destination.
+void Channel::broadcast_over() {
+  if (!multivariant_written_) return;  // nothing was ever playable
+  multivariant_written_ = false;
+  event("hls.ended", {{"broadcast", broadcast_}});
+  const auto& config = options_.config;
+  if (!config.archive || !options_.on_archive) return;
+  ArchiveRequest request;
+  request.label = options_.label.empty() ? options_.name : options_.label;
+  request.broadcast = broadcast_;
+  for (std::size_t n = 0; n < config.hls.size(); ++n) {
+    const std::string folder = options_.output_dir + "/" + std::to_string(n);
+    request.renditions.push_back({n, folder, folder + "/" + archive_playlist_name(broadcast_)});
+  }
+  request.top = top_rendition(config);
+  request.audio = config.hls[request.top].audio.codec;
+  request.multivariant = read_file(options_.output_dir + "/index.m3u8").value_or("");
+  request.keys = keys_;
+  request.started_ms = broadcast_started_ms_;
+  request.ended_ms = unix_now_ms();
+  options_.on_archive(std::move(request));
 }
 
 void Channel::set_key_frame_listener(std::function<void()> listener) {

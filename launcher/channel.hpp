@@ -13,12 +13,16 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "archive.hpp"
 #include "channel_config.hpp"
 #include "common/gst_ptr.hpp"
 #include "figures.hpp"
@@ -35,6 +39,18 @@ class Channel {
     PipelineTemplate pipeline;
     std::string output_dir;
     unsigned first_broadcast = 1;
+    // An encrypted channel's key URI pattern (as EXT-X-KEY names keys) and
+    // the folder the sinks write keys to ("" for nowhere).
+    std::string key_uri = {};
+    std::string key_dir = {};
+    // What the channel's archive is filed under (the playback id).
+    std::string label = {};
+    // The channel's events, on the main context: "hls.started" (the first
+    // segment of every rendition is there), "hls.ended", "key.created",
+    // with their data. May be empty.
+    std::function<void(const std::string& type, const nlohmann::json& data)> on_event = {};
+    // An archived channel's finished broadcast. May be empty.
+    std::function<void(ArchiveRequest)> on_archive = {};
   };
 
   explicit Channel(Options options);
@@ -73,6 +89,9 @@ class Channel {
   void on_tick();
   void write_multivariant_if_ready();
   void read_element_stats();
+  void on_key(GstMessage* message);
+  void broadcast_over();
+  void event(const std::string& type, nlohmann::json data);
   static gboolean on_bus(GstBus* bus, GstMessage* message, gpointer self);
 
   struct KeyFrameRelay {
@@ -95,8 +114,10 @@ class Channel {
   guint eos_timeout_ = 0;
   std::function<void()> after_eos_;
   bool stopping_ = false;
-  bool multivariant_written_ = false;
+  bool multivariant_written_ = false;  // also: the broadcast's HLS has started
   std::uint64_t restarts_ = 0;
+  std::int64_t broadcast_started_ms_ = 0;
+  std::map<std::string, ArchiveKey> keys_;  // the broadcast's, by their URI
 
   // Counters of the pipelines before the current one.
   std::uint64_t bytes_before_ = 0;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "channel.hpp"
+#include "hooks.hpp"
 #include "ids.hpp"
 #include "log.hpp"
 #include "signaling.hpp"
@@ -60,6 +61,9 @@ struct Ingest::Publisher {
   std::optional<sdp::Description> offer;  // WHIP: the offer, to read trickled mids against
   std::shared_ptr<WebrtcSession> session;
   std::weak_ptr<Signaling> signaling;
+  std::string protocol;                  // "WHIP" or "Sora signaling"
+  bool connected = false;                // publisher.connected was sent
+  std::function<void()> then_connected;  // Sora's notify, after the event
 };
 
 // One Sora signaling WebSocket: connect → offer → answer (+ candidates) →
@@ -72,6 +76,8 @@ struct Ingest::Signaling : std::enable_shared_from_this<Signaling> {
   std::string client_id;
   std::string role;
   bool offered = false;
+  bool authorizing = false;  // the auth webhook has the connect
+  std::string remote_address;
   bool pong_due = false;
   bool closing = false;
   guint ping_source = 0;
@@ -102,10 +108,30 @@ struct Ingest::Signaling : std::enable_shared_from_this<Signaling> {
   }
 };
 
-Ingest::Ingest(WebrtcOptions options, Find by_playback_id, Find by_channel_id)
+Ingest::Ingest(WebrtcOptions options, Find by_playback_id, Find by_channel_id, ChannelHooks& hooks)
     : options_(std::move(options)),
+      hooks_(&hooks),
       by_playback_id_(std::move(by_playback_id)),
       by_channel_id_(std::move(by_channel_id)) {}
+
+void Ingest::publisher_event(const Publisher& publisher, const std::string& type, Json data) {
+  auto ref = by_channel_id_(publisher.channel_id);
+  if (!ref) return;  // deleted meanwhile: channel.deleted said it all
+  data["protocol"] = publisher.protocol;
+  hooks_->event(ref->channel->config(), publisher.channel_id, publisher.playback_id, type, std::move(data));
+}
+
+void Ingest::authorize(const ChannelRef& ref, const char* protocol, const std::string& remote_address,
+                       const Json& metadata, std::function<void(const webhooks::AuthDecision&)> then) {
+  const std::string& url = ref.channel->config().auth_webhook_url;
+  if (url.empty()) return then({true, ""});
+  hooks_->webhooks().authorize(
+      url, webhooks::auth_request_json(ref.channel_id, protocol, remote_address, metadata, unix_now_ms()),
+      [then = std::move(then), who = ref.playback_id.substr(0, 8), protocol](const webhooks::AuthDecision& d) {
+        if (!d.allowed) log_line("webrtc-" + who, std::string(protocol) + " publish refused: " + d.reason);
+        then(d);
+      });
+}
 
 Ingest::~Ingest() { stop_all(); }
 
@@ -132,6 +158,15 @@ std::shared_ptr<Ingest::Publisher> Ingest::start_publisher(const ChannelRef& ref
   ref.channel->set_key_frame_listener([weak] {
     if (auto session = weak.lock()) session->request_key_frame();
   });
+  publisher->protocol = how;
+  std::weak_ptr<Publisher> weak_publisher = publisher;
+  publisher->session->on_connected([this, weak_publisher] {
+    auto p = weak_publisher.lock();
+    if (!p) return;
+    p->connected = true;
+    publisher_event(*p, "publisher.connected", Json::object());
+    if (p->then_connected) p->then_connected();
+  });
   publishers_[ref.channel_id] = publisher;
   log_line(name, std::string("publisher arriving over ") + how);
   return publisher;
@@ -145,6 +180,7 @@ void Ingest::ended(const std::string& channel_id, const Publisher* publisher, co
   std::shared_ptr<Publisher> p = it->second;
   publishers_.erase(it);
   log_line("webrtc-" + p->playback_id.substr(0, 8), "publisher gone: " + why);
+  if (p->connected) publisher_event(*p, "publisher.disconnected", {{"reason", why}});
   if (!p->whip_session_id.empty()) whip_sessions_.erase(p->whip_session_id);
   if (auto ref = by_channel_id_(channel_id)) ref->channel->set_key_frame_listener(nullptr);
   if (auto signaling = p->signaling.lock()) signaling->close(kCloseEnded, why);
@@ -237,20 +273,52 @@ void Ingest::whip_create(SoupServerMessage* msg, const std::string& playback_id,
   if (!parsed.value) return reply_error(msg, SOUP_STATUS_BAD_REQUEST, "offer: " + parsed.error);
   auto choice = sdp::choose(*parsed.value);
   if (!choice.value) return reply_error(msg, SOUP_STATUS_UNPROCESSABLE_ENTITY, choice.error);
+  if (publishers_.count(ref->channel_id)) {
+    return reply_error(msg, SOUP_STATUS_CONFLICT,
+                       "the channel already has a publisher; it must end (WHIP DELETE, or disconnect) before "
+                       "another starts");
+  }
+  // The channel's auth webhook, if any, has the last word; the request
+  // waits for it.
+  soup_server_message_pause(msg);
+  g_object_ref(msg);
+  const char* remote = soup_server_message_get_remote_host(msg);
+  authorize(*ref, "whip", remote ? remote : "", nullptr,
+            [this, msg, playback_id, body](const webhooks::AuthDecision& decision) {
+              // Admitted, the request waits on for the session's answer,
+              // whose callback ends the pause.
+              if (decision.allowed && whip_admitted(msg, playback_id, body)) return;
+              if (!decision.allowed) reply_error(msg, SOUP_STATUS_FORBIDDEN, decision.reason);
+              soup_server_message_unpause(msg);
+              g_object_unref(msg);
+            });
+}
 
+// A WHIP offer that passed every check (and the auth webhook): the session.
+// `msg` is paused and holds a reference. True when the answer is on its way
+// (its callback unpauses and unrefs); false when this replied at once.
+bool Ingest::whip_admitted(SoupServerMessage* msg, const std::string& playback_id, const std::string& body) {
+  const auto ref = by_playback_id_(playback_id);
+  if (!ref) {
+    reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such channel");
+    return false;
+  }
+  auto parsed = sdp::parse(body);
+  auto choice = sdp::choose(*parsed.value);
   std::string error;
   int status = 0;
   auto publisher = start_publisher(*ref, "WHIP", &error, &status);
-  if (!publisher) return reply_error(msg, status, error);
+  if (!publisher) {
+    reply_error(msg, status, error);
+    return false;
+  }
   publisher->whip_session_id = random_hex(kSessionIdBytes);
   publisher->etag = "\"" + random_hex(8) + "\"";
   publisher->offer = std::move(*parsed.value);
   whip_sessions_[publisher->whip_session_id] = publisher;
 
   // The answer comes once webrtcbin has gathered its candidates: the
-  // request waits for it.
-  soup_server_message_pause(msg);
-  g_object_ref(msg);
+  // request waits on for it.
   const std::string location = "/whip/" + playback_id + "/sessions/" + publisher->whip_session_id;
   std::weak_ptr<Publisher> weak = publisher;
   publisher->session->answer(
@@ -269,6 +337,7 @@ void Ingest::whip_create(SoupServerMessage* msg, const std::string& playback_id,
         soup_server_message_unpause(msg);
         g_object_unref(msg);
       });
+  return true;
 }
 
 void Ingest::whip_patch(SoupServerMessage* msg, Publisher& publisher, const std::string& body) {
@@ -295,15 +364,17 @@ void Ingest::whip_patch(SoupServerMessage* msg, Publisher& publisher, const std:
 void Ingest::add_signaling(SoupServer* server, const char* path) {
   soup_server_add_websocket_handler(
       server, path, nullptr, nullptr,
-      [](SoupServer*, SoupServerMessage*, const char*, SoupWebsocketConnection* connection, gpointer data) {
-        static_cast<Ingest*>(data)->on_signaling_open(connection);
+      [](SoupServer*, SoupServerMessage* msg, const char*, SoupWebsocketConnection* connection, gpointer data) {
+        const char* remote = soup_server_message_get_remote_host(msg);
+        static_cast<Ingest*>(data)->on_signaling_open(connection, remote ? remote : "");
       },
       this, nullptr);
 }
 
-void Ingest::on_signaling_open(SoupWebsocketConnection* connection) {
+void Ingest::on_signaling_open(SoupWebsocketConnection* connection, const std::string& remote_address) {
   auto s = std::make_shared<Signaling>();
   s->ingest = this;
+  s->remote_address = remote_address;
   s->ws = static_cast<SoupWebsocketConnection*>(g_object_ref(connection));
   signaling_[s.get()] = s;
   g_object_set(connection, "max-incoming-payload-size", static_cast<guint64>(256 * 1024), nullptr);
@@ -349,7 +420,7 @@ void Ingest::on_signaling_open(SoupWebsocketConnection* connection) {
 
 // A signaling connect: the publisher asks for an offer.
 void Ingest::on_signaling_connect(Signaling& s, const signaling::Connect& c) {
-  if (s.publisher || s.offered) {
+  if (s.publisher || s.offered || s.authorizing) {
     s.close(kCloseMalformed, "malformed message: connect was already sent");
     return;
   }
@@ -361,6 +432,29 @@ void Ingest::on_signaling_connect(Signaling& s, const signaling::Connect& c) {
     s.close(kCloseForbidden, "role " + c.role + ": nagare takes publishers only (sendonly); watch the playlist_url");
     return;
   }
+  const auto ref = by_channel_id_(c.channel_id);
+  if (!ref) {
+    s.close(kCloseNoChannel, "channel_id: no such channel");
+    return;
+  }
+  if (publishers_.count(ref->channel_id)) {
+    s.close(kCloseConflict, "the channel already has a publisher; it must end before another starts");
+    return;
+  }
+  s.authorizing = true;
+  std::weak_ptr<Signaling> weak = s.weak_from_this();
+  authorize(*ref, "sora", s.remote_address, c.metadata, [this, weak, c](const webhooks::AuthDecision& decision) {
+    auto sig = weak.lock();
+    if (!sig || sig->closing) return;
+    sig->authorizing = false;
+    if (!decision.allowed) return sig->close(kCloseForbidden, decision.reason);
+    signaling_admitted(*sig, c);
+  });
+}
+
+// A connect that passed every check (and the auth webhook): the session and
+// nagare's offer.
+void Ingest::signaling_admitted(Signaling& s, const signaling::Connect& c) {
   const auto ref = by_channel_id_(c.channel_id);
   if (!ref) {
     s.close(kCloseNoChannel, "channel_id: no such channel");
@@ -379,7 +473,7 @@ void Ingest::on_signaling_connect(Signaling& s, const signaling::Connect& c) {
   s.connection_id = random_hex(13);
   s.client_id = c.client_id.value_or(s.connection_id);
   std::weak_ptr<Signaling> weak = s.weak_from_this();
-  publisher->session->on_connected([weak, channel_id = c.channel_id] {
+  publisher->then_connected = [weak, channel_id = c.channel_id] {
     auto sig = weak.lock();
     if (!sig) return;
     // What makes the Sora SDK report "connected".
@@ -391,7 +485,7 @@ void Ingest::on_signaling_connect(Signaling& s, const signaling::Connect& c) {
                {"channel_id", channel_id},
                {"channel_connections", 1},
                {"channel_sendonly_connections", 1}});
-  });
+  };
   Json ice_servers = Json::array();
   for (const auto& server : options_.stun_servers)
     ice_servers.push_back({{"urls", Json::array({ice_server_uri(server)})}});

@@ -18,11 +18,13 @@
 #include <string_view>
 
 #include "signaling.hpp"
+#include "webhooks.hpp"
 #include "webrtc_session.hpp"
 
 namespace nagare::launcher {
 
 class Channel;
+class ChannelHooks;
 
 class Ingest {
  public:
@@ -36,7 +38,8 @@ class Ingest {
   // Looks a channel up by playback id or by channel id.
   using Find = std::function<std::optional<ChannelRef>(const std::string& id)>;
 
-  Ingest(WebrtcOptions options, Find by_playback_id, Find by_channel_id);
+  // `hooks` (the server's) sends publisher events and asks auth webhooks.
+  Ingest(WebrtcOptions options, Find by_playback_id, Find by_channel_id, ChannelHooks& hooks);
   ~Ingest();
   Ingest(const Ingest&) = delete;
   Ingest& operator=(const Ingest&) = delete;
@@ -63,11 +66,20 @@ class Ingest {
   // A new publisher for `ref`, or nullptr with *error set (*status for WHIP).
   std::shared_ptr<Publisher> start_publisher(const ChannelRef& ref, const char* how, std::string* error, int* status);
   void ended(const std::string& channel_id, const Publisher* publisher, const std::string& why);
-  void on_signaling_open(SoupWebsocketConnection* connection);
+  void on_signaling_open(SoupWebsocketConnection* connection, const std::string& remote_address);
   void on_signaling_message(Signaling& s, const signaling::Message& message);
   void on_signaling_connect(Signaling& s, const signaling::Connect& connect);
+  void signaling_admitted(Signaling& s, const signaling::Connect& connect);
+  // Asks the channel's auth webhook, if it has one, whether this publish
+  // may go on; `then` runs on the main context with the answer (at once,
+  // allowed, without a webhook).
+  void authorize(const ChannelRef& ref, const char* protocol, const std::string& remote_address,
+                 const nlohmann::json& metadata, std::function<void(const webhooks::AuthDecision&)> then);
+  bool whip_admitted(SoupServerMessage* msg, const std::string& playback_id, const std::string& body);
+  void publisher_event(const Publisher& publisher, const std::string& type, nlohmann::json data);
 
   WebrtcOptions options_;
+  ChannelHooks* hooks_;
   Find by_playback_id_;
   Find by_channel_id_;
   std::map<std::string, std::shared_ptr<Publisher>> publishers_;     // by channel id

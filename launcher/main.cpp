@@ -1,10 +1,13 @@
 // nagare: runs channels (one in the foreground, or many behind the HTTP
 // service) and publishes a test stream.
 //
-//   nagare run CHANNEL.json --output DIR [--pipeline FILE] [--print-pipeline]
+//   nagare run CHANNEL.json --output DIR [--pipeline FILE] [--print-pipeline] [--key-dir DIR]
+//              [--archive-destination ID=DIR[,ID=DIR…]]
 //   nagare serve --listen HOST:PORT --data-dir DIR [--token T] [--public-url URL]
 //                [--rtp-ports LOW-HIGH] [--rtp-bind ADDR] [--pipeline FILE]
 //                [--stun-server stun:HOST:PORT] [--webrtc-ports LOW-HIGH] [--key-frame-interval S]
+//                [--serve-keys] [--archive-destination ID=DIR[,ID=DIR…]] [--webhook-timeout S]
+//                [--webhook-queue N]
 //   nagare publish-test (CHANNEL_API_URL [--token T] | VIDEO_PORT AUDIO_PORT | --whip URL --token CHANNEL_ID)
 //                       [--host ADDR] [--seconds N]
 #include <glib-unix.h>
@@ -17,11 +20,13 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "channel.hpp"
 #include "channel_config.hpp"
 #include "files.hpp"
+#include "hooks.hpp"
 #include "log.hpp"
 #include "pipelines.hpp"
 #include "publish_test.hpp"
@@ -33,10 +38,13 @@ namespace {
 
 constexpr const char* kUsage =
     "usage:\n"
-    "  nagare run CHANNEL.json --output DIR [--pipeline FILE] [--print-pipeline]\n"
+    "  nagare run CHANNEL.json --output DIR [--pipeline FILE] [--print-pipeline] [--key-dir DIR]\n"
+    "             [--archive-destination ID=DIR[,ID=DIR...]]\n"
     "  nagare serve [--listen HOST:PORT] --data-dir DIR [--token TOKEN] [--public-url URL]\n"
     "               [--rtp-ports LOW-HIGH] [--rtp-bind ADDR] [--pipeline FILE]\n"
     "               [--stun-server stun:HOST:PORT] [--webrtc-ports LOW-HIGH] [--key-frame-interval S]\n"
+    "               [--serve-keys] [--archive-destination ID=DIR[,ID=DIR...]] [--webhook-timeout S]\n"
+    "               [--webhook-queue N]\n"
     "  nagare publish-test (http://HOST:PORT/api/channels/CHANNEL_ID [--token T] | VIDEO_PORT AUDIO_PORT\n"
     "                       | --whip WHIP_URL --token CHANNEL_ID) [--host ADDR] [--seconds N]\n";
 
@@ -107,7 +115,9 @@ void on_signals(GMainLoop* loop, std::function<void(std::function<void()>)> stop
 
 int run(int argc, char** argv) {
   Args args;
-  if (!parse_args(argc, argv, {"print-pipeline"}, {"output", "pipeline"}, args)) return 2;
+  if (!parse_args(argc, argv, {"print-pipeline"}, {"output", "pipeline", "key-dir", "archive-destination"}, args)) {
+    return 2;
+  }
   if (args.positional.size() != 1) {
     std::fprintf(stderr, "nagare run: give one CHANNEL.json\n%s", kUsage);
     return 2;
@@ -144,8 +154,13 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "nagare: %s\n", error.c_str());
     return 1;
   }
+  if (config.encrypt && config.encrypt_key_uri.empty()) {
+    std::fprintf(stderr, "nagare: %s: encrypt: nagare run serves no keys; give encrypt_key_uri\n", file.c_str());
+    return 1;
+  }
+  const std::string key_dir = args.has("key-dir") ? absolute(args.get("key-dir")) : "";
   if (args.has("print-pipeline")) {
-    auto description = expand(pipeline->tmpl, config, {output, 1}, &error);
+    auto description = expand(pipeline->tmpl, config, {output, 1, config.encrypt_key_uri, key_dir}, &error);
     if (!description) {
       std::fprintf(stderr, "nagare: %s: %s\n", pipeline->name.c_str(), error.c_str());
       return 1;
@@ -159,12 +174,31 @@ int run(int argc, char** argv) {
   }
   log_line("run", "pipeline: " + pipeline->name);
 
+  HooksOptions hooks_options;
+  hooks_options.work_dir = std::string(g_get_tmp_dir()) + "/nagare-run-" + std::to_string(::getpid());
+  if (args.has("archive-destination")) {
+    auto destinations = parse_destinations(args.get("archive-destination"), &error);
+    if (!destinations) {
+      std::fprintf(stderr, "nagare run: %s\n", error.c_str());
+      return 2;
+    }
+    hooks_options.archive_destinations = std::move(*destinations);
+  }
+  ChannelHooks hooks(hooks_options);
+  if (const std::string why = hooks.refusal(config); !why.empty()) {
+    std::fprintf(stderr, "nagare: %s: %s\n", file.c_str(), why.c_str());
+    return 1;
+  }
   GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
-  Channel channel({"run", config, pipeline->tmpl, output, 1});
+  Channel::Options channel_options{"run", config, pipeline->tmpl, output, 1};
+  const std::string label = output.substr(output.find_last_of('/') + 1);
+  hooks.wire(channel_options, "", label, "");
+  channel_options.key_dir = key_dir;  // nagare run serves no keys: only where the user asks
+  Channel channel(std::move(channel_options));
   channel.start();
-  on_signals(loop, [&channel](std::function<void()> done) {
+  on_signals(loop, [&channel, &hooks](std::function<void()> done) {
     log_line("run", "stopping: ending the playlists");
-    channel.stop(std::move(done));
+    channel.stop([&hooks, done = std::move(done)] { hooks.finish(done); });
   });
   g_main_loop_run(loop);
   g_main_loop_unref(loop);
@@ -173,9 +207,9 @@ int run(int argc, char** argv) {
 
 int serve(int argc, char** argv) {
   Args args;
-  if (!parse_args(argc, argv, {},
+  if (!parse_args(argc, argv, {"serve-keys"},
                   {"listen", "data-dir", "token", "public-url", "rtp-ports", "rtp-bind", "pipeline", "stun-server",
-                   "webrtc-ports", "key-frame-interval"},
+                   "webrtc-ports", "key-frame-interval", "archive-destination", "webhook-timeout", "webhook-queue"},
                   args)) {
     return 2;
   }
@@ -232,7 +266,33 @@ int serve(int argc, char** argv) {
     options.webrtc.key_frame_interval_s = static_cast<unsigned>(seconds);
   }
 
+  options.serve_keys = args.has("serve-keys");
   std::string error;
+  if (args.has("archive-destination")) {
+    auto destinations = parse_destinations(args.get("archive-destination"), &error);
+    if (!destinations) {
+      std::fprintf(stderr, "nagare serve: %s\n", error.c_str());
+      return 2;
+    }
+    options.archive_destinations = std::move(*destinations);
+  }
+  for (const auto& [name, low, high, field] :
+       {std::tuple{"webhook-timeout", 1UL, 120UL, &options.webhook.timeout_s},
+        std::tuple{"webhook-queue", 1UL, 1000000UL, static_cast<unsigned*>(nullptr)}}) {
+    if (!args.has(name)) continue;
+    char* end = nullptr;
+    const std::string v = args.get(name);
+    const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < low || n > high) {
+      std::fprintf(stderr, "nagare serve: --%s must be %lu-%lu\n", name, low, high);
+      return 2;
+    }
+    if (field) {
+      *field = static_cast<unsigned>(n);
+    } else {
+      options.webhook.queue_capacity = n;
+    }
+  }
   auto pipeline = load_pipeline(args.get("pipeline"), &error);
   if (!pipeline) {
     std::fprintf(stderr, "nagare: %s\n", error.c_str());

@@ -18,6 +18,7 @@
 #include "channel.hpp"
 #include "embedded.hpp"
 #include "files.hpp"
+#include "hooks.hpp"
 #include "http_paths.hpp"
 #include "ids.hpp"
 #include "ingest.hpp"
@@ -34,6 +35,9 @@ constexpr std::size_t kChannelIdBytes = 16;   // 128 random bits: the publish cr
 constexpr std::size_t kPlaybackIdBytes = 16;  // what viewers see; says nothing of the channel id
 constexpr std::size_t kMaxBody = std::size_t{64} * 1024;
 constexpr const char* kTargetPrefix = "ImageFlux_20180905.";
+// The original service's CreateChannel targets, old and current: same body.
+constexpr const char* kCreateTargets[] = {"ImageFlux_20180905.CreateChannel",
+                                          "ImageFlux_20200316.CreateMultistreamChannelWithHLS"};
 
 // Both ports free for UDP on `bind` right now (a process outside nagare may
 // hold one).
@@ -115,6 +119,7 @@ struct Server::Impl {
   std::unique_ptr<Acceptor> acceptor;  // hands connections to soup
   std::string base_url;
   PortPool ports;
+  std::unique_ptr<ChannelHooks> hooks;  // before the channels: they send it events until they are gone
   std::map<std::string, std::unique_ptr<Entry>> channels;  // by channel id
   std::map<std::string, Entry*> by_playback;
   std::vector<std::unique_ptr<Entry>> ending;  // deleted, finishing their playlists
@@ -192,6 +197,10 @@ struct Server::Impl {
       return;
     }
     ChannelConfig config = std::move(*parsed.config);
+    if (const std::string why = hooks->refusal(config); !why.empty()) {
+      reply_error(msg, SOUP_STATUS_BAD_REQUEST, why);
+      return;
+    }
     // The server hands out the ports and binds where it was told to.
     const Json doc = Json::parse(body);  // parse_channel_config accepted it
     if (doc.contains("input")) {
@@ -227,9 +236,12 @@ struct Server::Impl {
       reply_error(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, dir + ": " + std::strerror(e));
       return;
     }
-    entry->channel = std::make_unique<Channel>(
-        Channel::Options{entry->playback_id.substr(0, 8), config, options.pipeline.tmpl, dir, 1});
+    Channel::Options channel{entry->playback_id.substr(0, 8), config, options.pipeline.tmpl, dir, 1};
+    hooks->wire(channel, entry->channel_id, entry->playback_id,
+                base_url + "/hls/" + entry->playback_id + "/index.m3u8");
+    entry->channel = std::make_unique<Channel>(std::move(channel));
     entry->channel->start();
+    hooks->event(config, entry->channel_id, entry->playback_id, "channel.created", {{"created_at", entry->created_at}});
     log_line("serve", "channel " + entry->playback_id + " created: RTP on " + options.rtp_bind + ":" +
                           std::to_string(pair->first) + "/" + std::to_string(pair->second));
     const Json answer = describe(*entry, false);
@@ -253,6 +265,8 @@ struct Server::Impl {
     Entry* raw = entry.get();
     ending.push_back(std::move(entry));
     raw->channel->stop([this, raw] {
+      // Last: after the channel's own hls.ended.
+      hooks->event(raw->config, raw->channel_id, raw->playback_id, "channel.deleted");
       // After the callback returns: the Channel is still inside its stop().
       g_idle_add(
           [](gpointer data) -> gboolean {
@@ -288,7 +302,7 @@ struct Server::Impl {
     }
     if (!authorized(msg)) return;
     const std::string body = request_body(msg);
-    if (target == std::string(kTargetPrefix) + "CreateChannel") {
+    if (std::find(std::begin(kCreateTargets), std::end(kCreateTargets), target) != std::end(kCreateTargets)) {
       create(msg, body, false);
     } else if (target == std::string(kTargetPrefix) + "DeleteChannel") {
       const Json doc = Json::parse(body, nullptr, false);
@@ -424,6 +438,7 @@ struct Server::Impl {
         "# TYPE nagare_webrtc_publishers gauge\n"
         "nagare_webrtc_publishers " +
         std::to_string(ingest->publishers()) + "\n";
+    text += hooks->metrics();
     reply(msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
   }
 
@@ -461,6 +476,8 @@ struct Server::Impl {
       if (read) return watch_page(msg, std::string(path.substr(7)));
     } else if (starts_with(path, "/publish/")) {
       if (read) return publish_page(msg, std::string(path.substr(9)));
+    } else if (starts_with(path, "/keys/")) {
+      if (read) return hooks->serve_key(msg, std::string(path.substr(6)));
     } else if (path == "/metrics") {
       if (read) return metrics(msg);
     } else if (path == "/healthz") {
@@ -498,6 +515,9 @@ std::unique_ptr<Server> Server::start(ServerOptions options, std::string* error)
     return nullptr;
   }
   impl->soup = soup_server_new("server-header", "nagare/" VERSION " ", nullptr);
+  impl->hooks = std::make_unique<ChannelHooks>(HooksOptions{impl->options.data_dir, impl->options.data_dir + "/tmp", "",
+                                                            impl->options.serve_keys,
+                                                            impl->options.archive_destinations, impl->options.webhook});
   Impl* self = impl.get();
   impl->ingest = std::make_unique<Ingest>(
       impl->options.webrtc,
@@ -508,7 +528,8 @@ std::unique_ptr<Server> Server::start(ServerOptions options, std::string* error)
       [self](const std::string& channel_id) {
         auto it = self->channels.find(channel_id);
         return self->ingest_ref(it == self->channels.end() ? nullptr : it->second.get());
-      });
+      },
+      *impl->hooks);
   impl->ingest->add_signaling(impl->soup, "/signaling");
   // One handler for every path: the routes are few and read best together.
   soup_server_add_handler(
@@ -553,6 +574,7 @@ std::unique_ptr<Server> Server::start(ServerOptions options, std::string* error)
   const std::string& actual = impl->acceptor->url();
   impl->base_url = impl->options.public_url.empty() ? actual : impl->options.public_url;
   if (!impl->base_url.empty() && impl->base_url.back() == '/') impl->base_url.pop_back();
+  impl->hooks->set_base_url(impl->base_url);
   if (const int e = make_dirs(impl->options.data_dir + "/channels")) {
     *error = impl->options.data_dir + "/channels: " + std::strerror(e);
     return nullptr;
@@ -570,7 +592,9 @@ Server::~Server() = default;
 void Server::stop(std::function<void()> done) {
   impl_->ingest->stop_all();
   auto remaining = std::make_shared<std::size_t>(impl_->channels.size() + impl_->ending.size());
-  auto finished = std::make_shared<std::function<void()>>(std::move(done));
+  // Once every channel has ended: archives finish, the last events go.
+  auto finished = std::make_shared<std::function<void()>>(
+      [hooks = impl_->hooks.get(), done = std::move(done)] { hooks->finish(done); });
   if (*remaining == 0) {
     (*finished)();
     return;

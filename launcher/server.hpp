@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "pipelines.hpp"
+#include "webhook_client.hpp"
 #include "webrtc_session.hpp"
 
 namespace nagare::launcher {
@@ -24,6 +26,9 @@ struct ServerOptions {
   std::uint16_t rtp_high = 20999;
   LoadedPipeline pipeline;
   WebrtcOptions webrtc;
+  bool serve_keys = false;  // channels with "encrypt": true get keys from /keys/<playback_id>/<key_id>
+  std::map<std::string, std::string> archive_destinations;  // id → folder
+  WebhookOptions webhook;
 };
 
 class Server {
