@@ -47,20 +47,17 @@ Cases, one TAP line each:
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from serve_lib import NAGARE, Server, Tap, request, wait_for  # noqa: E402
+from serve_lib import NAGARE, Server, Tap, WebSocket, request, wait_for  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHROME_OFFER = open(os.path.join(HERE, "..", "unit", "data", "chrome_offer.sdp")).read()
@@ -163,88 +160,6 @@ def publish_whip(channel: dict, seconds: float = 0) -> subprocess.Popen:
     if seconds:
         args += ["--seconds", str(seconds)]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-class WebSocket:
-    """Just enough of RFC 6455 for a signaling client: text frames out
-    (masked), text and close frames in."""
-
-    def __init__(self, url: str, timeout: float = 10):
-        m = re.match(r"ws://([^:/]+):(\d+)(/.*)", url)
-        self.sock = socket.create_connection((m.group(1), int(m.group(2))), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET {m.group(3)} HTTP/1.1\r\nHost: {m.group(1)}:{m.group(2)}\r\n"
-                           f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                           f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(1)
-            if not chunk:
-                raise ConnectionError("closed during the handshake")
-            head += chunk
-        if b" 101 " not in head.split(b"\r\n")[0]:
-            raise ConnectionError(head.decode(errors="replace"))
-
-    def send_text(self, text: str) -> None:
-        payload = text.encode()
-        header = bytes([0x81])
-        n = len(payload)
-        if n < 126:
-            header += bytes([0x80 | n])
-        elif n < 65536:
-            header += bytes([0x80 | 126]) + struct.pack(">H", n)
-        else:
-            header += bytes([0x80 | 127]) + struct.pack(">Q", n)
-        mask = os.urandom(4)
-        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-
-    def send_json(self, message: dict) -> None:
-        self.send_text(json.dumps(message))
-
-    def _exact(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("closed")
-            data += chunk
-        return data
-
-    def receive(self):
-        """('text', str) or ('close', (code, reason)); pings are answered."""
-        while True:
-            b0, b1 = self._exact(2)
-            n = b1 & 0x7F
-            if n == 126:
-                n = struct.unpack(">H", self._exact(2))[0]
-            elif n == 127:
-                n = struct.unpack(">Q", self._exact(8))[0]
-            payload = self._exact(n)
-            opcode = b0 & 0x0F
-            if opcode == 1:
-                return "text", payload.decode()
-            if opcode == 8:
-                code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else 1005
-                return "close", (code, payload[2:].decode(errors="replace"))
-            if opcode == 9:  # ping → pong
-                mask = os.urandom(4)
-                self.sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask +
-                                  bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-
-    def until_close(self, timeout: float = 10):
-        self.sock.settimeout(timeout)
-        messages = []
-        try:
-            while True:
-                kind, value = self.receive()
-                if kind == "close":
-                    return value, messages
-                messages.append(json.loads(value))
-        except (socket.timeout, ConnectionError) as e:
-            return (None, str(e)), messages
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class Checks(Tap):
