@@ -15,7 +15,12 @@ constexpr std::int64_t kSecond = 1'000'000'000;
 // Audio that lands this far from where the previous frame ended has jumped:
 // a new timeline. Smaller gaps (a lost packet's worth) are only gaps.
 constexpr std::int64_t kAudioJump = 100'000'000;
-// A jump in video DTS this large (or any step back).
+// A jump in video DTS this large (or any step back). Not when the audio of
+// the timeline is already there: then the video has a gap (frames lost on
+// the way in and waited out until the next key frame, two seconds and more
+// under loss) while the audio went on. A publisher that really restarts
+// jumps both streams, and the muxer writes the jumped video before the
+// audio catches up.
 constexpr std::int64_t kVideoJump = kSecond;
 // Both streams jump when a publisher restarts; the second one to land
 // within this of the first belongs to the same discontinuity.
@@ -140,7 +145,8 @@ void Segmenter::start_video(const ts::Packet& packet, std::span<const std::uint8
   const std::int64_t dts = pes->dts ? ts::ticks_to_ns(video_.unwrapper.unwrap(*pes->dts)) : pts;
   if (!first_video_pts_) first_video_pts_ = pts;
 
-  if (video_.last_start && (dts < *video_.last_start || dts > *video_.last_start + kVideoJump)) {
+  const bool audio_there = audio_in_timeline() && dts <= *audio_.last_start + kVideoJump;
+  if (video_.last_start && (dts < *video_.last_start || (dts > *video_.last_start + kVideoJump && !audio_there))) {
     discontinuity(dts, done);
   }
   if (video_.last_start && dts > *video_.last_start && dts - *video_.last_start < kSecond) {

@@ -256,6 +256,42 @@ TEST_CASE("a jump in the audio timestamps ends the timeline and marks the next s
   CHECK(read_segment(std::move(done[3])).audio_pts.front() == std::int64_t{60} * 90000);
 }
 
+TEST_CASE("a gap in the video while the audio goes on is a gap, not a new timeline", "[segmenter]") {
+  // What 2 % packet loss does (bench/soak.py): the depayloader drops the
+  // broken frames and waits for the next key frame, the decoder and the
+  // encoder go on from there, and the video DTS jump by two seconds while
+  // the audio, concealed by the Opus decoder, never stops. It used to start
+  // a new timeline: 886 EXT-X-DISCONTINUITY in an hour of such input.
+  TsBuilder b;
+  hls::Segmenter segmenter(hls::SegmenterConfig{.target = 1'000'000'000});
+  std::vector<hls::Segment> done;
+  segmenter.push(b.tables(true, 0x03), done);
+  const auto mp3 = mp3_frame();
+  const std::vector<std::uint8_t> frame(50, 0);
+  const std::int64_t end = std::int64_t{8} * 90000;
+  std::int64_t v = 0, a = 0;
+  while (v * 3600 < end || a * 2160 < end) {
+    if (v * 3600 < end && v * 3600 <= a * 2160) {
+      const bool lost = v >= 55 && v < 110;  // 2.2 to 4.4 s: 2.2 s of video gone
+      if (!lost) segmenter.push(b.pes(TsBuilder::kVideoPid, v * 3600, frame, v % 25 == 0), done);
+      ++v;
+    } else {
+      segmenter.push(b.pes(TsBuilder::kAudioPid, a * 2160, mp3), done);
+      ++a;
+    }
+  }
+  segmenter.finish(done);
+  CHECK(segmenter.stats().discontinuities == 0);
+  REQUIRE(done.size() >= 7);
+  for (const auto& s : done) {
+    CHECK(!s.discontinuity);
+    CHECK(s.timeline == 0u);
+  }
+  // A step back is still a new timeline, audio or not.
+  segmenter.push(b.pes(TsBuilder::kVideoPid, 0, frame, true), done);
+  CHECK(segmenter.stats().discontinuities == 1);
+}
+
 TEST_CASE("the stream may arrive in pieces of any size, with garbage between packets", "[segmenter]") {
   SimMedia m;
   m.seconds = 20;
