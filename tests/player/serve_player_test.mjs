@@ -24,7 +24,13 @@
 //      5 s window and hls.js raises no fatal error.
 //   4. DeleteChannel: the watch page, still playing, gets EXT-X-ENDLIST and
 //      its <video> fires 'ended' within 25 s.
-// The whole test takes about 25 s. Without chromium or node_modules (or,
+//   5. AES-128: a second channel (320x240@15, a new key every 4 segments)
+//      with encrypt_key_uri on a key server this test runs and its
+//      event_webhook_url on the same server, which keeps the keys
+//      key.created delivers and serves them by id (with CORS). hls.js in
+//      player.html plays the channel's playlist_url as in case 3, fetching
+//      its keys from that key server, and raises no fatal error.
+// The whole test takes about 40 s. Without chromium or node_modules (or,
 // when NAGARE_BIN is not set, build/launcher/nagare) every case says SKIP
 // and why.
 //
@@ -33,6 +39,8 @@
 //                     build/launcher/nagare next to this source tree)
 //   NAGARE_CHROMIUM   browser (default /usr/bin/chromium)
 //   NAGARE_PLAYER_KEEP=1  keep the data folder and the serve log, and say where
+import http from 'node:http';
+
 import {
   collect, chromiumOptions, createChannel, describe, firstLine, judgeWindow, nagareBin,
   rpc, runTest, sleep, startPlayerOrigin, startProcess, startedNote, waitForPlayback,
@@ -60,6 +68,7 @@ const cases = [
   'the index page lists the live channel with a 320x180 JPEG thumbnail',
   'hls.js plays the channel\'s playlist_url from another origin (CORS)',
   'after DeleteChannel the watch page\'s player reaches the end (EXT-X-ENDLIST, \'ended\')',
+  'hls.js plays an AES-128 channel with keys from the customer\'s key server, delivered by the event webhook',
 ];
 
 // A throw means no further case can be judged (no channel, no playlist, no
@@ -93,6 +102,8 @@ async function main({ serve, results, userDataDir, logOnFailure }) {
     await collect(results[2], () => checkCors(context, origin, channel));
     await collect(results[3], () => checkEnd(watch, serve.url, channel));
     if (watchErrors.length) results[0].problems.push(`error in the watch page: ${watchErrors.join('; ')}`);
+    await publisher.stop('SIGINT', 5000);
+    await collect(results[4], () => checkEncrypted(context, origin, serve.url, logOnFailure));
   } finally {
     await context?.close().catch(() => {});
     await origin?.close();
@@ -274,6 +285,78 @@ async function checkEnd(page, base, channel) {
   const text = await (await fetch(channel.playlist_url.replace(/index\.m3u8$/, '0/index.m3u8'))).text();
   if (!/^#EXT-X-ENDLIST$/m.test(text)) problems.push('hls/<playback_id>/0/index.m3u8 has no EXT-X-ENDLIST after the delete');
   return { problems, notes };
+}
+
+// --- case 5: an AES-128 channel --------------------------------------
+
+// The customer's side: an event webhook that keeps the keys key.created
+// delivers, and a key server that answers them by id, with CORS as a key
+// server for browsers must.
+function startCustomer() {
+  const keys = new Map();
+  const events = [];
+  const fetched = [];
+  const server = http.createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/events') {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        const e = JSON.parse(body);
+        events.push(e);
+        if (e.type === 'key.created') keys.set(e.key_id, Buffer.from(e.key, 'hex'));
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{}');
+      });
+      return;
+    }
+    const m = /^\/keys\/([0-9a-f]+)$/.exec(req.url);
+    if (req.method === 'GET' && m && keys.has(m[1])) {
+      fetched.push(m[1]);
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Access-Control-Allow-Origin': '*' });
+      res.end(keys.get(m[1]));
+      return;
+    }
+    res.writeHead(404, { 'Access-Control-Allow-Origin': '*' });
+    res.end();
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({
+    url: `http://127.0.0.1:${server.address().port}`, keys, events, fetched,
+    close: () => new Promise((done) => server.close(done)),
+  })));
+}
+
+async function checkEncrypted(context, origin, base, logOnFailure) {
+  const customer = await startCustomer();
+  let publisher = null;
+  try {
+    const res = await rpc(base, 'CreateChannel', {
+      hls: [{ video: { width: 320, height: 240, fps: 15, bps: 300000 }, audio: { bps: 64000 } }],
+      segment_duration: 1, encrypt_key_uri: `${customer.url}/keys/{key_id}`, key_rotation: 4,
+      event_webhook_url: `${customer.url}/events`,
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`CreateChannel answered ${res.status} ${text.trim()}`);
+    const channel = JSON.parse(text);
+    publisher = startProcess('publisher', nagareBin,
+      ['publish-test', String(channel.rtp.video_port), String(channel.rtp.audio_port), '--seconds', '60']);
+    logOnFailure('publish-test (AES-128)', publisher, 5);
+    await waitForMultivariant(channel.playlist_url, publisher);
+    const media = await (await fetch(channel.playlist_url.replace(/index\.m3u8$/, '0/index.m3u8'))).text();
+    const played = await checkCors(context, origin, channel);
+    const problems = [...played.problems];
+    const notes = [...played.notes];
+    const keyLines = media.split('\n').filter((l) => l.startsWith('#EXT-X-KEY:'));
+    notes.push(`EXT-X-KEY in the playlist: ${keyLines.join(' | ')}`);
+    notes.push(`keys delivered by the webhook: ${customer.keys.size}; fetched by the player: ${customer.fetched.length}`);
+    if (!keyLines.length || !keyLines.every((l) => l.includes(`URI="${customer.url}/keys/`))) {
+      problems.push('the playlist does not name the customer\'s key server in EXT-X-KEY');
+    }
+    if (!customer.fetched.length) problems.push('the player fetched no key from the customer\'s key server');
+    return { problems, notes };
+  } finally {
+    await publisher?.stop('SIGINT', 5000);
+    await customer.close();
+  }
 }
 
 // --- the channel ----------------------------------------------------
