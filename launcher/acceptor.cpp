@@ -48,6 +48,18 @@ std::unique_ptr<Acceptor> Acceptor::start(SoupServer* server, GSocketAddress* ad
     if (socket) g_object_unref(socket);
     return nullptr;
   }
+  // libsoup keeps a connection alive after a response only while it has a
+  // listener of its own (request_finished in soup-server.c, 3.2), so it gets
+  // this socket too. Its listener accepts one connection when it wins the
+  // race for one, and stops watching the first time it finds none waiting
+  // (the socket does not block): either way every connection is served the
+  // same, and this acceptor takes the bursts.
+  if (!soup_server_listen_socket(server, socket, static_cast<SoupServerListenOptions>(0), &gerror)) {
+    *error = gerror ? gerror->message : "libsoup refused the socket";
+    g_clear_error(&gerror);
+    g_object_unref(socket);
+    return nullptr;
+  }
   GSocketAddress* bound = g_socket_get_local_address(socket, nullptr);
   std::string url = bound ? url_of(bound) : url_of(address);
   if (bound) g_object_unref(bound);

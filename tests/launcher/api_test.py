@@ -711,6 +711,22 @@ def pages(tap: Tap, a: sl.Server, chan: dict, fake_pid: str) -> None:
     tap.result("/healthz: 200 JSON", r.status == 200 and isinstance(doc, dict)
                and r.headers.get("content-type", "").startswith("application/json"), [show(r)])
 
+    # Players poll playlists every second: a new TCP connection per request
+    # would cost a handshake each time (libsoup keeps connections only while
+    # it has a listener of its own; launcher/acceptor.cpp).
+    host, port = a.url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    statuses, sockets = [], []
+    for _ in range(3):
+        conn.request("GET", "/healthz")
+        resp = conn.getresponse()
+        resp.read()
+        statuses.append(resp.status)
+        sockets.append(id(conn.sock) if conn.sock else None)
+    conn.close()
+    tap.result("HTTP/1.1 keep-alive: three requests on one connection", statuses == [200] * 3
+               and None not in sockets and len(set(sockets)) == 1, [f"{statuses} sockets {sockets}"])
+
     r = sl.request(a.url + "/metrics")
     text = r.body.decode("utf-8", "replace")
     samples, problems = parse_prometheus(text)
