@@ -532,7 +532,7 @@ void Channel::write_multivariant_if_ready() {
   event("hls.started", {{"broadcast", broadcast_}, {"renditions", config.hls.size()}});
 }
 
-void Channel::event(const std::string& type, nlohmann::json data) {
+void Channel::event(const std::string& type, const nlohmann::json& data) {
   if (options_.on_event) options_.on_event(type, data);
 }
 

@@ -91,7 +91,7 @@ class Channel {
   void read_element_stats();
   void on_key(GstMessage* message);
   void broadcast_over();
-  void event(const std::string& type, nlohmann::json data);
+  void event(const std::string& type, const nlohmann::json& data);
   static gboolean on_bus(GstBus* bus, GstMessage* message, gpointer self);
 
   struct KeyFrameRelay {

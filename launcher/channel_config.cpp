@@ -207,7 +207,7 @@ ChannelConfig parse(const Json& doc) {
       r.start_time_offset =
           number(entry["startTimeOffset"], join(path, "startTimeOffset"), -kMaxStartTimeOffset, kMaxStartTimeOffset);
     }
-    c.hls.push_back(std::move(r));
+    c.hls.push_back(r);
   }
   if (doc.contains("segment_duration"))
     c.segment_duration = number(doc["segment_duration"], "segment_duration", kMinSegmentDuration, kMaxSegmentDuration);

@@ -111,7 +111,7 @@ struct WebhookClient::Impl : std::enable_shared_from_this<Impl> {
     if (bytes) {
       gsize size = 0;
       const auto* text = static_cast<const char*>(g_bytes_get_data(bytes, &size));
-      body.assign(text, std::min<gsize>(size, 64 * 1024));
+      body.assign(text, std::min<gsize>(size, gsize{64} * 1024));
       g_bytes_unref(bytes);
     }
     g_object_unref(request->message);

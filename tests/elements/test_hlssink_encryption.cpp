@@ -183,7 +183,7 @@ TEST_CASE("archive-playlist-location: every segment kept and listed, VOD at EOS"
   for (const auto& uri : archive.uris) check_segment(dir.path() / uri);
   // The archive's durations add up to the whole run: EXTINF is the audio's
   // span, 341 MP3 frames of 24 ms.
-  CHECK(archive.total_us() == 341 * 24'000);
+  CHECK(archive.total_us() == std::int64_t{341} * 24'000);
 }
 
 }  // namespace nagare::test::elements::hls

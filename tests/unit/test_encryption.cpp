@@ -85,7 +85,7 @@ TEST_CASE("encryption: every length round-trips, padded to the next block", "[en
 
 TEST_CASE("encryption: another key or IV does not give the plaintext back", "[encryption]") {
   const SegmentKey k = nist_key();
-  const std::vector<std::uint8_t> plain(188 * 3, 0x47);
+  const std::vector<std::uint8_t> plain(std::size_t{188} * 3, 0x47);
   const auto cipher = *encrypt_segment(plain, k);
   SegmentKey other = k;
   other.key[0] ^= 1;
