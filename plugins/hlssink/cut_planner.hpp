@@ -51,12 +51,17 @@ class CutPlanner {
   //    (one audio frame; half a video frame without audio).
   //  - `spacing`: the last interval between candidates (key frames; or
   //    audio frames when every frame is one), if known.
+  //  - `early`: while requests are honoured, how much earlier still a key
+  //    frame is taken, as the one asked for landing on the other side of an
+  //    audio frame's midpoint (see the .cpp); the segmenter gives one more
+  //    tolerance for video key frames, none for audio-only cuts.
   bool should_cut(std::int64_t cut, std::int64_t segment_start, std::int64_t tolerance,
-                  std::optional<std::int64_t> spacing) const;
+                  std::optional<std::int64_t> spacing, std::int64_t early = 0) const;
 
   // A cut was made at `cut`: the boundary it stands for is the one nearest
-  // it, and the next cut aims at the one after.
-  void cut_made(std::int64_t cut, std::int64_t tolerance);
+  // it, and the next cut aims at the one after. Within `tolerance` after it
+  // and `tolerance + early` before it, it is on it (a request honoured).
+  void cut_made(std::int64_t cut, std::int64_t tolerance, std::int64_t early = 0);
 
   // Whether the encoder honours requests: assumed until a second cut of the
   // timeline lands off its boundary, and never again after that.

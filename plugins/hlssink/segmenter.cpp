@@ -189,9 +189,11 @@ void Segmenter::route_video(std::int64_t pts, bool keyframe) {
   } else if (keyframe) {
     const std::int64_t cut = audio_in_timeline() ? audio_cut_near(pts) : pts;
     const std::int64_t tolerance = cut_tolerance();
-    if (planner_.should_cut(cut, open_.back().start, tolerance, keyframe_spacing_)) {
+    // A key frame asked for may land one tolerance further early
+    // (CutPlanner::should_cut).
+    if (planner_.should_cut(cut, open_.back().start, tolerance, keyframe_spacing_, tolerance)) {
       open_segment(cut, cut);
-      planner_.cut_made(cut, tolerance);
+      planner_.cut_made(cut, tolerance, tolerance);
     }
   }
   video_.route = Route{Route::Kind::kSegment, open_.back().id};

@@ -35,6 +35,30 @@ TEST_CASE("a key frame within one audio frame before the boundary is a cut; earl
   CHECK(planner.should_cut(11 * kSecond + 500 * kMs, 10 * kSecond, kMp3Frame, std::nullopt));
 }
 
+TEST_CASE("the key frame asked for, its cut one audio frame early, is still the cut", "[cut_planner]") {
+  // Seen in a 15 fps rendition of 30 fps input (nagare serve, 2 s target,
+  // MP3): the key frame asked for came 20 ms before the boundary, 11.6 ms
+  // after one audio frame's start and 12.4 ms before the next, so its cut
+  // was 32 ms early; waiting for the next key frame gave a 3.984 s segment
+  // under EXT-X-TARGETDURATION:2.
+  CutPlanner planner(PlannerConfig{.target = 2 * kSecond, .requests = true});
+  planner.begin(0);
+  const std::int64_t early = 2 * kSecond - 32 * kMs;
+  CHECK_FALSE(planner.should_cut(early, 0, kMp3Frame, 1900 * kMs));  // an audio-only cut
+  CHECK(planner.should_cut(early, 0, kMp3Frame, 1900 * kMs, kMp3Frame));
+  // Earlier than two audio frames is another key frame (the encoder's own):
+  // the one asked for is still to come.
+  CHECK_FALSE(planner.should_cut(2 * kSecond - 49 * kMs, 0, kMp3Frame, 1900 * kMs, kMp3Frame));
+  // Taken, it counts as on its boundary: requests are still honoured.
+  planner.cut_made(early, kMp3Frame, kMp3Frame);
+  CHECK(planner.honoured());
+  CHECK(planner.next_index() == 2);
+  // An encoder that ignores requests is not given the extra frame.
+  CutPlanner ignored(PlannerConfig{.target = 2 * kSecond, .requests = false});
+  ignored.begin(0);
+  CHECK_FALSE(ignored.should_cut(early, 0, kMp3Frame, std::nullopt, kMp3Frame));
+}
+
 TEST_CASE("boundaries are measured from the origin, so a late cut does not shift the next one", "[cut_planner]") {
   CutPlanner planner(PlannerConfig{.target = kSecond, .requests = true});
   planner.begin(0);
