@@ -192,7 +192,7 @@ std::string render_vod(const MediaPlaylist& p) {
   const std::optional<PlaylistKey>* in_force = nullptr;
   for (const auto& s : p.segments) {
     if (s.discontinuity) text += "#EXT-X-DISCONTINUITY\n";
-    if (in_force ? **in_force != s.key : s.key.has_value()) {
+    if (in_force ? *in_force != s.key : s.key.has_value()) {
       if (s.key) {
         text += "#EXT-X-KEY:METHOD=" + s.key->method + ",URI=\"" + s.key->uri + "\"";
         if (!s.key->iv.empty()) text += ",IV=" + s.key->iv;

@@ -72,6 +72,25 @@ TEST_CASE("media playlist: a clear segment after encrypted ones gets METHOD=NONE
   CHECK(render_vod(*p.playlist).find("#EXT-X-TARGETDURATION:3\n") != std::string::npos);
 }
 
+TEST_CASE("media playlist: a clear broadcast has no key line; keys start and stop where they do", "[media-playlist]") {
+  // Found by fuzzing: the writer compared the key in force by dereferencing
+  // an empty std::optional, so a clear archive got METHOD=NONE before every
+  // segment but the first, and an encrypted segment after clear ones
+  // compared strings that were never constructed.
+  const auto clear = parse_media_playlist("#EXTM3U\n#EXTINF:1,\na.ts\n#EXTINF:1,\nb.ts\n#EXTINF:1,\nc.ts\n");
+  REQUIRE(clear.playlist);
+  CHECK(render_vod(*clear.playlist).find("#EXT-X-KEY") == std::string::npos);
+
+  const auto mixed = parse_media_playlist(
+      "#EXTM3U\n#EXTINF:1,\na.ts\n#EXTINF:1,\nb.ts\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\"\n#EXTINF:1,\nc.ts\n"
+      "#EXTINF:1,\nd.ts\n#EXT-X-KEY:METHOD=NONE\n#EXTINF:1,\ne.ts\n");
+  REQUIRE(mixed.playlist);
+  const std::string vod = render_vod(*mixed.playlist);
+  CHECK(vod.find("#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:1.000,\na.ts\n#EXTINF:1.000,\nb.ts\n"
+                 "#EXT-X-KEY:METHOD=AES-128,URI=\"k\"\n#EXTINF:1.000,\nc.ts\n#EXTINF:1.000,\nd.ts\n"
+                 "#EXT-X-KEY:METHOD=NONE\n#EXTINF:1.000,\ne.ts\n#EXT-X-ENDLIST\n") != std::string::npos);
+}
+
 TEST_CASE("media playlist: CRLF line ends, blank lines and unknown tags are fine", "[media-playlist]") {
   const auto p = parse_media_playlist("#EXTM3U\r\n\r\n#EXT-X-FOO:1\r\n#EXTINF:2,title\r\nseg.ts\r\n#EXT-X-ENDLIST\r\n");
   REQUIRE(p.playlist);
