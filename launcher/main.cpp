@@ -16,6 +16,7 @@
 
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -64,6 +65,10 @@ bool parse_args(int argc, char** argv, const std::vector<std::string>& flags, co
                 Args& args) {
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
     if (a.rfind("--", 0) != 0) {
       args.positional.push_back(a);
       continue;

@@ -776,6 +776,14 @@ def bad_channels(tap: Tap, work: str) -> None:
                    rc is not None and rc > 0 and field in err and not os.path.exists(out),
                    [f"exit {rc}", err.strip()[:300]])
         shutil.rmtree(out, ignore_errors=True)
+    for command in ("run", "serve", "publish-test"):
+        p = subprocess.run([NAGARE, command, "--help"], capture_output=True, text=True, timeout=15)
+        tap.result(f"{command} --help prints the usage and exits 0",
+                   p.returncode == 0 and f"nagare {command}" in p.stdout, [f"exit {p.returncode}", p.stderr[:300]])
+    p = subprocess.run([NAGARE, "serve", "--data-dir", work, "--no-such-flag"], capture_output=True, text=True,
+                       timeout=15)
+    tap.result("an unknown option is refused, named", p.returncode > 0 and "--no-such-flag" in p.stderr,
+               [f"exit {p.returncode}", p.stderr[:300]])
 
 
 # --- main ---------------------------------------------------------------------
