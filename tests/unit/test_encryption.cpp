@@ -53,6 +53,19 @@ Segment segment(std::size_t packets, std::uint8_t fill) {
   return s;
 }
 
+// One-second segments, three in the playlist, four on disk, no
+// PROGRAM-DATE-TIME: segments s0.ts, s1.ts … and index.m3u8 in `dir`.
+WriterConfig small_writer(const std::string& dir) {
+  WriterConfig config;
+  config.location = dir + "s%d.ts";
+  config.playlist_location = dir + "index.m3u8";
+  config.target = kSecond;
+  config.playlist_length = 3;
+  config.max_files = 4;
+  config.program_date_time = false;
+  return config;
+}
+
 }  // namespace
 
 TEST_CASE("encryption: AES-128-CBC as NIST SP 800-38A gives it, with PKCS#7 padding", "[encryption]") {
@@ -212,19 +225,10 @@ TEST_CASE("playlist: EXT-X-START and a VOD archive", "[playlist]") {
 
 TEST_CASE("writer: encrypted segments, each key file written before the segment that needs it", "[encryption]") {
   RecordingIo io;
-  auto writer = HlsWriter::create(WriterConfig{.location = "s%d.ts",
-                                               .playlist_location = "index.m3u8",
-                                               .playlist_root = "",
-                                               .target = kSecond,
-                                               .playlist_length = 3,
-                                               .max_files = 4,
-                                               .program_date_time = false,
-                                               .start_offset = std::nullopt,
-                                               .encryption = WriterConfig::Encryption{.key_uri = "https://k/{key_id}",
-                                                                                      .rotation = 2,
-                                                                                      .key_location = "keys/{key_id}"},
-                                               .archive_playlist_location = ""},
-                                  io);
+  WriterConfig config = small_writer("");
+  config.encryption =
+      WriterConfig::Encryption{.key_uri = "https://k/{key_id}", .rotation = 2, .key_location = "keys/{key_id}"};
+  auto writer = HlsWriter::create(config, io);
   REQUIRE(writer);
   REQUIRE(!writer->start());
   std::vector<SegmentKey> keys = writer->take_new_keys();
@@ -256,17 +260,10 @@ TEST_CASE("writer: encrypted segments, each key file written before the segment 
 
 TEST_CASE("writer: the archive playlist keeps every segment, and nothing is deleted", "[hls-writer]") {
   RecordingIo io;
-  auto writer = HlsWriter::create(WriterConfig{.location = "out/s%d.ts",
-                                               .playlist_location = "out/index.m3u8",
-                                               .playlist_root = "",
-                                               .target = kSecond,
-                                               .playlist_length = 3,
-                                               .max_files = 4,
-                                               .program_date_time = false,
-                                               .start_offset = -2 * kSecond,
-                                               .encryption = std::nullopt,
-                                               .archive_playlist_location = "out/archive.m3u8"},
-                                  io);
+  WriterConfig config = small_writer("out/");
+  config.start_offset = -2 * kSecond;
+  config.archive_playlist_location = "out/archive.m3u8";
+  auto writer = HlsWriter::create(config, io);
   REQUIRE(writer);
   REQUIRE(!writer->start());
   for (int i = 0; i < 40; ++i) REQUIRE(!writer->add(segment(1, 0)));
