@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "segmenter_sim.hpp"
 
@@ -20,6 +21,28 @@ struct Accuracy {
   std::int64_t sum = 0;  // worst |ΣEXTINF − N × target|
   std::int64_t cut = 0;  // worst distance of a cut from its nearest boundary
 };
+
+// 25 fps video with a key frame every second and MP3 at 48 kHz, pushed
+// in DTS order as the muxer writes them, for `seconds` from `offset`
+// (90 kHz); the video frames numbered in [lost_from, lost_to) are left out.
+void push_av(TsBuilder& b, hls::Segmenter& segmenter, std::vector<hls::Segment>& done, std::int64_t offset, int seconds,
+             std::int64_t lost_from = 0, std::int64_t lost_to = 0) {
+  const auto mp3 = mp3_frame();
+  const std::vector<std::uint8_t> frame(50, 0);
+  const std::int64_t end = std::int64_t{seconds} * 90000;
+  std::int64_t v = 0, a = 0;
+  while (v * 3600 < end || a * 2160 < end) {
+    if (v * 3600 < end && v * 3600 <= a * 2160) {
+      if (v < lost_from || v >= lost_to) {
+        segmenter.push(b.pes(TsBuilder::kVideoPid, offset + v * 3600, frame, v % 25 == 0), done);
+      }
+      ++v;
+    } else {
+      segmenter.push(b.pes(TsBuilder::kAudioPid, offset + a * 2160, mp3), done);
+      ++a;
+    }
+  }
+}
 
 // Checks invariants 1-4 of issue 3 on simulated output.
 Accuracy check_invariants(const SimResult& r, const SimMedia& m, bool honoured) {
@@ -227,23 +250,8 @@ TEST_CASE("a jump in the audio timestamps ends the timeline and marks the next s
   hls::Segmenter segmenter(hls::SegmenterConfig{.target = 1'000'000'000});
   std::vector<hls::Segment> done;
   segmenter.push(b.tables(true, 0x03), done);
-  const auto mp3 = mp3_frame();
-  const std::vector<std::uint8_t> frame(50, 0);
-  auto run = [&](std::int64_t offset, int seconds) {
-    std::int64_t v = 0, a = 0;
-    const std::int64_t end = std::int64_t{seconds} * 90000;
-    while (v * 3600 < end || a * 2160 < end) {
-      if (v * 3600 < end && v * 3600 <= a * 2160) {
-        segmenter.push(b.pes(TsBuilder::kVideoPid, offset + v * 3600, frame, v % 25 == 0), done);
-        ++v;
-      } else {
-        segmenter.push(b.pes(TsBuilder::kAudioPid, offset + a * 2160, mp3), done);
-        ++a;
-      }
-    }
-  };
-  run(0, 3);
-  run(std::int64_t{60} * 90000, 3);  // the publisher came back a minute later
+  push_av(b, segmenter, done, 0, 3);
+  push_av(b, segmenter, done, std::int64_t{60} * 90000, 3);  // the publisher came back a minute later
   segmenter.finish(done);
   REQUIRE(done.size() == 6);
   CHECK(segmenter.stats().discontinuities == 1);
@@ -266,20 +274,7 @@ TEST_CASE("a gap in the video while the audio goes on is a gap, not a new timeli
   hls::Segmenter segmenter(hls::SegmenterConfig{.target = 1'000'000'000});
   std::vector<hls::Segment> done;
   segmenter.push(b.tables(true, 0x03), done);
-  const auto mp3 = mp3_frame();
-  const std::vector<std::uint8_t> frame(50, 0);
-  const std::int64_t end = std::int64_t{8} * 90000;
-  std::int64_t v = 0, a = 0;
-  while (v * 3600 < end || a * 2160 < end) {
-    if (v * 3600 < end && v * 3600 <= a * 2160) {
-      const bool lost = v >= 55 && v < 110;  // 2.2 to 4.4 s: 2.2 s of video gone
-      if (!lost) segmenter.push(b.pes(TsBuilder::kVideoPid, v * 3600, frame, v % 25 == 0), done);
-      ++v;
-    } else {
-      segmenter.push(b.pes(TsBuilder::kAudioPid, a * 2160, mp3), done);
-      ++a;
-    }
-  }
+  push_av(b, segmenter, done, 0, 8, 55, 110);  // 2.2 to 4.4 s: 2.2 s of video gone
   segmenter.finish(done);
   CHECK(segmenter.stats().discontinuities == 0);
   REQUIRE(done.size() >= 7);
@@ -288,7 +283,7 @@ TEST_CASE("a gap in the video while the audio goes on is a gap, not a new timeli
     CHECK(s.timeline == 0u);
   }
   // A step back is still a new timeline, audio or not.
-  segmenter.push(b.pes(TsBuilder::kVideoPid, 0, frame, true), done);
+  segmenter.push(b.pes(TsBuilder::kVideoPid, 0, std::vector<std::uint8_t>(50, 0), true), done);
   CHECK(segmenter.stats().discontinuities == 1);
 }
 
