@@ -182,14 +182,14 @@ Settings settings_of(NagareHlsSinkPrivate& p) {
 
 std::int64_t wall_clock_ns() { return g_get_real_time() * 1000; }
 
-// Writes what the segmenter finished and tells the request pads where the
-// plan stands. An IO error stops the stream with an error naming the path.
 // Each new encryption key, as an element message an application hands to
 // its key server. The writer makes every key a rotation period (or the
 // whole run) before its first segment, so the message is that far ahead.
 void post_new_keys(GstElement* element, NagareHlsSinkPrivate& p) {
+  const std::vector<SegmentKey> keys = p.hls->take_new_keys();
+  if (keys.empty()) return;
   const std::string playlist = settings_of(p).playlist_location;
-  for (const SegmentKey& key : p.hls->take_new_keys()) {
+  for (const SegmentKey& key : keys) {
     GstStructure* s = gst_structure_new(
         kKeyMessage, "key-id", G_TYPE_STRING, key.id.c_str(), "key", G_TYPE_STRING, key.key_hex().c_str(), "iv",
         G_TYPE_STRING, key.iv_hex().c_str(), "uri", G_TYPE_STRING, key.uri.c_str(), "first-segment", G_TYPE_UINT64,
@@ -198,6 +198,8 @@ void post_new_keys(GstElement* element, NagareHlsSinkPrivate& p) {
   }
 }
 
+// Writes what the segmenter finished and tells the request pads where the
+// plan stands. An IO error stops the stream with an error naming the path.
 GstFlowReturn publish(NagareHlsWriter* writer, std::vector<Segment>& done, bool eos) {
   NagareHlsSinkPrivate& p = priv(writer->bin);
   if (p.write_failed) return GST_FLOW_ERROR;

@@ -5,6 +5,7 @@
 
 #include <climits>
 #include <memory>
+#include <string_view>
 #include <utility>
 
 namespace nagare::hls {
@@ -12,6 +13,7 @@ namespace nagare::hls {
 namespace {
 
 constexpr std::size_t kKeyIdBytes = 8;
+constexpr std::string_view kKeyIdPlaceholder = "{key_id}";
 
 std::string hex(std::span<const std::uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -57,13 +59,15 @@ bool system_random(std::span<std::uint8_t> out) {
   return out.size() <= static_cast<std::size_t>(INT_MAX) && RAND_bytes(out.data(), static_cast<int>(out.size())) == 1;
 }
 
-std::string key_uri_for(const std::string& pattern, const std::string& key_id) {
-  static constexpr std::string_view kPlaceholder = "{key_id}";
-  if (const auto at = pattern.find(kPlaceholder); at != std::string::npos) {
-    std::string uri = pattern;
-    uri.replace(at, kPlaceholder.size(), key_id);
-    return uri;
+std::string with_key_id(std::string pattern, const std::string& key_id) {
+  if (const auto at = pattern.find(kKeyIdPlaceholder); at != std::string::npos) {
+    pattern.replace(at, kKeyIdPlaceholder.size(), key_id);
   }
+  return pattern;
+}
+
+std::string key_uri_for(const std::string& pattern, const std::string& key_id) {
+  if (pattern.find(kKeyIdPlaceholder) != std::string::npos) return with_key_id(pattern, key_id);
   // Before any fragment, after any query the URI already has.
   const auto fragment = pattern.find('#');
   const std::string base = pattern.substr(0, fragment);

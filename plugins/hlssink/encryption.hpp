@@ -42,6 +42,9 @@ using RandomFill = std::function<bool(std::span<std::uint8_t> out)>;
 // OpenSSL's RAND_bytes: the system's cryptographic generator.
 bool system_random(std::span<std::uint8_t> out);
 
+// `pattern` with its "{key_id}" replaced by the id; unchanged without one.
+std::string with_key_id(std::string pattern, const std::string& key_id);
+
 // The key URI for a key: `pattern` with "{key_id}" replaced by the id, or,
 // without that placeholder, the pattern with a key_id query parameter added,
 // so that every key has its own URI and rotation works with any key server.

@@ -85,9 +85,9 @@ std::optional<IoError> HlsWriter::start() {
 std::optional<IoError> HlsWriter::write_new_key_files() {
   for (SegmentKey& key : keys_->take_new()) {
     if (!config_.encryption->key_location.empty()) {
-      std::string path = config_.encryption->key_location;
-      if (const auto at = path.find("{key_id}"); at != std::string::npos) path.replace(at, 8, key.id);
-      if (auto error = io_->write_segment(path, key.key)) return error;
+      if (auto error = io_->write_segment(with_key_id(config_.encryption->key_location, key.id), key.key)) {
+        return error;
+      }
     }
     new_keys_.push_back(std::move(key));
   }
