@@ -22,7 +22,7 @@ std::string number(double v) {
 
 void family(std::string& out, const char* name, const char* type, const char* help,
             const std::vector<LabelledFigures>& channels, const std::function<double(const ChannelFigures&)>& value) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  out += metric_header(name, type, help);
   for (const auto& c : channels) {
     out += std::string(name) + "{channel=\"" + c.playback_id + "\"} " + number(value(c.figures)) + "\n";
   }
@@ -31,7 +31,7 @@ void family(std::string& out, const char* name, const char* type, const char* he
 void rendition_family(std::string& out, const char* name, const char* type, const char* help,
                       const std::vector<LabelledFigures>& channels,
                       const std::function<double(const RenditionFigures&)>& value) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  out += metric_header(name, type, help);
   for (const auto& c : channels) {
     for (std::size_t n = 0; n < c.figures.renditions.size(); ++n) {
       out += std::string(name) + "{channel=\"" + c.playback_id + "\",rendition=\"" + std::to_string(n) + "\"} " +
@@ -42,11 +42,17 @@ void rendition_family(std::string& out, const char* name, const char* type, cons
 
 }  // namespace
 
+std::string metric_header(std::string_view name, std::string_view type, std::string_view help) {
+  std::string out = "# HELP ";
+  out.append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
+  return out;
+}
+
 std::string render_metrics(const std::vector<LabelledFigures>& channels) {
   std::string out;
-  out += "# HELP nagare_channels Channels in this process.\n# TYPE nagare_channels gauge\n";
+  out += metric_header("nagare_channels", "gauge", "Channels in this process.");
   out += "nagare_channels " + std::to_string(channels.size()) + "\n";
-  out += "# HELP nagare_channel_state 1 for the state the channel is in.\n# TYPE nagare_channel_state gauge\n";
+  out += metric_header("nagare_channel_state", "gauge", "1 for the state the channel is in.");
   for (const auto& c : channels) {
     for (auto s : {ChannelState::kWaiting, ChannelState::kLive, ChannelState::kIdle, ChannelState::kEnded,
                    ChannelState::kRestarting}) {

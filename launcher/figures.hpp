@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lifecycle.hpp"
@@ -36,5 +37,9 @@ struct LabelledFigures {
 // The Prometheus text exposition format (version 0.0.4), one family per
 // figure, every channel a sample in it.
 std::string render_metrics(const std::vector<LabelledFigures>& channels);
+
+// The "# HELP" and "# TYPE" lines that open a metric family; its samples
+// follow.
+std::string metric_header(std::string_view name, std::string_view type, std::string_view help);
 
 }  // namespace nagare::launcher

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "figures.hpp"
 #include "files.hpp"
 #include "ids.hpp"
 #include "log.hpp"
@@ -115,8 +116,7 @@ void ChannelHooks::serve_key(SoupServerMessage* msg, const std::string& rest) {
 
 std::string ChannelHooks::metrics() const {
   std::string out = webhooks_->metrics();
-  out += "# HELP nagare_archives_total Broadcasts archived, by result.\n";
-  out += "# TYPE nagare_archives_total counter\n";
+  out += metric_header("nagare_archives_total", "counter", "Broadcasts archived, by result.");
   out += "nagare_archives_total{result=\"ok\"} " + std::to_string(archives_ok_) + "\n";
   out += "nagare_archives_total{result=\"failed\"} " + std::to_string(archives_failed_) + "\n";
   return out;

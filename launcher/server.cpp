@@ -17,6 +17,7 @@
 #include "acceptor.hpp"
 #include "channel.hpp"
 #include "embedded.hpp"
+#include "figures.hpp"
 #include "files.hpp"
 #include "hooks.hpp"
 #include "http_paths.hpp"
@@ -433,11 +434,8 @@ struct Server::Impl {
     std::vector<LabelledFigures> all;
     for (const auto& [id, e] : channels) all.push_back({e->playback_id, e->channel->figures()});
     std::string text = render_metrics(all);
-    text +=
-        "# HELP nagare_webrtc_publishers Publishers connected over WHIP or Sora signaling now.\n"
-        "# TYPE nagare_webrtc_publishers gauge\n"
-        "nagare_webrtc_publishers " +
-        std::to_string(ingest->publishers()) + "\n";
+    text += metric_header("nagare_webrtc_publishers", "gauge", "Publishers connected over WHIP or Sora signaling now.");
+    text += "nagare_webrtc_publishers " + std::to_string(ingest->publishers()) + "\n";
     text += hooks->metrics();
     reply(msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "figures.hpp"
 #include "log.hpp"
 
 namespace nagare::launcher {
@@ -212,16 +213,16 @@ std::string WebhookClient::metrics() const {
     waiting += r->queue.size();
   }
   std::string out;
-  out += "# HELP nagare_webhook_events_total Events for webhook receivers, by what became of them.\n";
-  out += "# TYPE nagare_webhook_events_total counter\n";
+  out +=
+      metric_header("nagare_webhook_events_total", "counter", "Events for webhook receivers, by what became of them.");
   out += "nagare_webhook_events_total{result=\"queued\"} " + std::to_string(sum.queued) + "\n";
   out += "nagare_webhook_events_total{result=\"delivered\"} " + std::to_string(sum.delivered) + "\n";
   out += "nagare_webhook_events_total{result=\"dropped\"} " + std::to_string(sum.dropped) + "\n";
-  out += "# HELP nagare_webhook_failed_attempts_total Event deliveries that failed and will be retried.\n";
-  out += "# TYPE nagare_webhook_failed_attempts_total counter\n";
+  out += metric_header("nagare_webhook_failed_attempts_total", "counter",
+                       "Event deliveries that failed and will be retried.");
   out += "nagare_webhook_failed_attempts_total " + std::to_string(sum.attempts_failed) + "\n";
-  out += "# HELP nagare_webhook_events_waiting Events queued for webhook receivers, not yet delivered.\n";
-  out += "# TYPE nagare_webhook_events_waiting gauge\n";
+  out += metric_header("nagare_webhook_events_waiting", "gauge",
+                       "Events queued for webhook receivers, not yet delivered.");
   out += "nagare_webhook_events_waiting " + std::to_string(waiting) + "\n";
   return out;
 }
