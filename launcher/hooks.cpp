@@ -14,7 +14,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-constexpr std::size_t kPlaybackIdBytes = 16;
 constexpr std::size_t kKeyIdBytes = 8;     // as nagarehlssink makes them
 constexpr unsigned kFinalEventsMs = 3000;  // on shutdown, for the last events
 

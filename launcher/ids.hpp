@@ -13,6 +13,11 @@
 
 namespace nagare::launcher {
 
+// 128 random bits each. The channel id is the publish credential; the
+// playback id is what viewers see, and says nothing of the channel id.
+constexpr std::size_t kChannelIdBytes = 16;
+constexpr std::size_t kPlaybackIdBytes = 16;
+
 // `bytes` random bytes from the kernel (getrandom), as lowercase hex.
 std::string random_hex(std::size_t bytes);
 

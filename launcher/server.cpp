@@ -32,8 +32,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-constexpr std::size_t kChannelIdBytes = 16;   // 128 random bits: the publish credential
-constexpr std::size_t kPlaybackIdBytes = 16;  // what viewers see; says nothing of the channel id
 constexpr std::size_t kMaxBody = std::size_t{64} * 1024;
 constexpr const char* kTargetPrefix = "ImageFlux_20180905.";
 // The original service's CreateChannel targets, old and current: same body.
