@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <thread>
 
 #include "common/gst_ptr.hpp"
@@ -138,18 +139,19 @@ bool remux_mp4(const MediaPlaylist& playlist, const std::string& folder, const A
       fed = false;
       break;
     }
-    std::vector<std::uint8_t> data(bytes->begin(), bytes->end());
+    std::span<const std::uint8_t> data(reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size());
+    std::optional<std::vector<std::uint8_t>> plain;
     if (segment.key && segment.key->method == "AES-128") {
       const auto it = request.keys.find(segment.key->uri);
       const auto key = it == request.keys.end() ? std::nullopt : hex16(it->second.key_hex);
       const auto iv = hex16(segment.key->iv.empty() && it != request.keys.end() ? it->second.iv_hex : segment.key->iv);
-      auto plain = key && iv ? decrypt_segment(data, *key, *iv) : std::nullopt;
+      if (key && iv) plain = decrypt_segment(data, *key, *iv);
       if (!plain) {
         *error = segment.uri + ": no key that decrypts it";
         fed = false;
         break;
       }
-      data = std::move(*plain);
+      data = *plain;
     }
     GstBuffer* buffer = gst_buffer_new_allocate(nullptr, data.size(), nullptr);
     gst_buffer_fill(buffer, 0, data.data(), data.size());
