@@ -284,10 +284,11 @@ void Ingest::whip_create(SoupServerMessage* msg, const std::string& playback_id,
   g_object_ref(msg);
   const char* remote = soup_server_message_get_remote_host(msg);
   authorize(*ref, "whip", remote ? remote : "", nullptr,
-            [this, msg, playback_id, body](const webhooks::AuthDecision& decision) {
+            [this, msg, playback_id, body, offer = std::move(*parsed.value),
+             choice = std::move(*choice.value)](const webhooks::AuthDecision& decision) {
               // Admitted, the request waits on for the session's answer,
               // whose callback ends the pause.
-              if (decision.allowed && whip_admitted(msg, playback_id, body)) return;
+              if (decision.allowed && whip_admitted(msg, playback_id, body, offer, choice)) return;
               if (!decision.allowed) reply_error(msg, SOUP_STATUS_FORBIDDEN, decision.reason);
               soup_server_message_unpause(msg);
               g_object_unref(msg);
@@ -297,14 +298,13 @@ void Ingest::whip_create(SoupServerMessage* msg, const std::string& playback_id,
 // A WHIP offer that passed every check (and the auth webhook): the session.
 // `msg` is paused and holds a reference. True when the answer is on its way
 // (its callback unpauses and unrefs); false when this replied at once.
-bool Ingest::whip_admitted(SoupServerMessage* msg, const std::string& playback_id, const std::string& body) {
+bool Ingest::whip_admitted(SoupServerMessage* msg, const std::string& playback_id, const std::string& body,
+                           const sdp::Description& offer, const sdp::Choice& choice) {
   const auto ref = by_playback_id_(playback_id);
   if (!ref) {
     reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such channel");
     return false;
   }
-  auto parsed = sdp::parse(body);
-  auto choice = sdp::choose(*parsed.value);
   std::string error;
   int status = 0;
   auto publisher = start_publisher(*ref, "WHIP", &error, &status);
@@ -314,29 +314,28 @@ bool Ingest::whip_admitted(SoupServerMessage* msg, const std::string& playback_i
   }
   publisher->whip_session_id = random_hex(kSessionIdBytes);
   publisher->etag = "\"" + random_hex(8) + "\"";
-  publisher->offer = std::move(*parsed.value);
+  publisher->offer = offer;
   whip_sessions_[publisher->whip_session_id] = publisher;
 
   // The answer comes once webrtcbin has gathered its candidates: the
   // request waits on for it.
   const std::string location = "/whip/" + playback_id + "/sessions/" + publisher->whip_session_id;
   std::weak_ptr<Publisher> weak = publisher;
-  publisher->session->answer(
-      body, *choice.value, [this, msg, location, weak](std::string answer, const std::string& error) {
-        auto p = weak.lock();
-        if (!error.empty() || !p) {
-          reply_error(msg, error.rfind("offer", 0) == 0 ? SOUP_STATUS_BAD_REQUEST : SOUP_STATUS_INTERNAL_SERVER_ERROR,
-                      error.empty() ? "the session ended before its answer" : error);
-          if (p) ended(p->channel_id, p.get(), error);
-        } else {
-          set_header(msg, "Location", location);
-          set_header(msg, "ETag", p->etag);
-          set_header(msg, "Accept-Patch", "application/trickle-ice-sdpfrag");
-          reply(msg, SOUP_STATUS_CREATED, "application/sdp", std::move(answer));
-        }
-        soup_server_message_unpause(msg);
-        g_object_unref(msg);
-      });
+  publisher->session->answer(body, choice, [this, msg, location, weak](std::string answer, const std::string& error) {
+    auto p = weak.lock();
+    if (!error.empty() || !p) {
+      reply_error(msg, error.rfind("offer", 0) == 0 ? SOUP_STATUS_BAD_REQUEST : SOUP_STATUS_INTERNAL_SERVER_ERROR,
+                  error.empty() ? "the session ended before its answer" : error);
+      if (p) ended(p->channel_id, p.get(), error);
+    } else {
+      set_header(msg, "Location", location);
+      set_header(msg, "ETag", p->etag);
+      set_header(msg, "Accept-Patch", "application/trickle-ice-sdpfrag");
+      reply(msg, SOUP_STATUS_CREATED, "application/sdp", std::move(answer));
+    }
+    soup_server_message_unpause(msg);
+    g_object_unref(msg);
+  });
   return true;
 }
 

@@ -75,7 +75,8 @@ class Ingest {
   // allowed, without a webhook).
   void authorize(const ChannelRef& ref, const char* protocol, const std::string& remote_address,
                  const nlohmann::json& metadata, std::function<void(const webhooks::AuthDecision&)> then);
-  bool whip_admitted(SoupServerMessage* msg, const std::string& playback_id, const std::string& body);
+  bool whip_admitted(SoupServerMessage* msg, const std::string& playback_id, const std::string& body,
+                     const sdp::Description& offer, const sdp::Choice& choice);
   void publisher_event(const Publisher& publisher, const std::string& type, nlohmann::json data);
 
   WebrtcOptions options_;
