@@ -20,8 +20,8 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "channel.hpp"
@@ -94,6 +94,28 @@ std::string absolute(const std::string& path) {
   if (!path.empty() && path[0] == '/') return path;
   char cwd[PATH_MAX];
   return getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + path : path;
+}
+
+// A whole number in [low, high], or nothing.
+std::optional<unsigned long> whole_number(const std::string& text, unsigned long low, unsigned long high) {
+  char* end = nullptr;
+  const unsigned long n = std::strtoul(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || n < low || n > high) return std::nullopt;
+  return n;
+}
+
+// --archive-destination, if given, into `out`; false (said on stderr) when
+// it does not parse.
+bool archive_destinations(const Args& args, const char* command, std::map<std::string, std::string>& out) {
+  if (!args.has("archive-destination")) return true;
+  std::string error;
+  auto destinations = parse_destinations(args.get("archive-destination"), &error);
+  if (!destinations) {
+    std::fprintf(stderr, "nagare %s: %s\n", command, error.c_str());
+    return false;
+  }
+  out = std::move(*destinations);
+  return true;
 }
 
 // Ends the main loop on SIGINT or SIGTERM, after `stop` has finished.
@@ -181,14 +203,7 @@ int run(int argc, char** argv) {
 
   HooksOptions hooks_options;
   hooks_options.work_dir = std::string(g_get_tmp_dir()) + "/nagare-run-" + std::to_string(::getpid());
-  if (args.has("archive-destination")) {
-    auto destinations = parse_destinations(args.get("archive-destination"), &error);
-    if (!destinations) {
-      std::fprintf(stderr, "nagare run: %s\n", error.c_str());
-      return 2;
-    }
-    hooks_options.archive_destinations = std::move(*destinations);
-  }
+  if (!archive_destinations(args, "run", hooks_options.archive_destinations)) return 2;
   ChannelHooks hooks(hooks_options);
   if (const std::string why = hooks.refusal(config); !why.empty()) {
     std::fprintf(stderr, "nagare: %s: %s\n", file.c_str(), why.c_str());
@@ -261,43 +276,33 @@ int serve(int argc, char** argv) {
     options.webrtc.max_port = static_cast<std::uint16_t>(hi);
   }
   if (args.has("key-frame-interval")) {
-    char* end = nullptr;
-    const std::string v = args.get("key-frame-interval");
-    const unsigned long seconds = std::strtoul(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || seconds > 3600) {
+    const auto seconds = whole_number(args.get("key-frame-interval"), 0, 3600);
+    if (!seconds) {
       std::fprintf(stderr, "nagare serve: --key-frame-interval must be seconds, 0-3600 (0: only when needed)\n");
       return 2;
     }
-    options.webrtc.key_frame_interval_s = static_cast<unsigned>(seconds);
+    options.webrtc.key_frame_interval_s = static_cast<unsigned>(*seconds);
   }
 
   options.serve_keys = args.has("serve-keys");
+  if (!archive_destinations(args, "serve", options.archive_destinations)) return 2;
+  if (args.has("webhook-timeout")) {
+    const auto seconds = whole_number(args.get("webhook-timeout"), 1, 120);
+    if (!seconds) {
+      std::fprintf(stderr, "nagare serve: --webhook-timeout must be 1-120\n");
+      return 2;
+    }
+    options.webhook.timeout_s = static_cast<unsigned>(*seconds);
+  }
+  if (args.has("webhook-queue")) {
+    const auto events = whole_number(args.get("webhook-queue"), 1, 1'000'000);
+    if (!events) {
+      std::fprintf(stderr, "nagare serve: --webhook-queue must be 1-1000000\n");
+      return 2;
+    }
+    options.webhook.queue_capacity = *events;
+  }
   std::string error;
-  if (args.has("archive-destination")) {
-    auto destinations = parse_destinations(args.get("archive-destination"), &error);
-    if (!destinations) {
-      std::fprintf(stderr, "nagare serve: %s\n", error.c_str());
-      return 2;
-    }
-    options.archive_destinations = std::move(*destinations);
-  }
-  for (const auto& [name, low, high, field] :
-       {std::tuple{"webhook-timeout", 1UL, 120UL, &options.webhook.timeout_s},
-        std::tuple{"webhook-queue", 1UL, 1000000UL, static_cast<unsigned*>(nullptr)}}) {
-    if (!args.has(name)) continue;
-    char* end = nullptr;
-    const std::string v = args.get(name);
-    const unsigned long n = std::strtoul(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || n < low || n > high) {
-      std::fprintf(stderr, "nagare serve: --%s must be %lu-%lu\n", name, low, high);
-      return 2;
-    }
-    if (field) {
-      *field = static_cast<unsigned>(n);
-    } else {
-      options.webhook.queue_capacity = n;
-    }
-  }
   auto pipeline = load_pipeline(args.get("pipeline"), &error);
   if (!pipeline) {
     std::fprintf(stderr, "nagare: %s\n", error.c_str());
