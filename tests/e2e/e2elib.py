@@ -243,6 +243,10 @@ class Tap:
                 print(f"# {part}", flush=True)
         return ok
 
+    def check(self, ok, name: str, detail: str = "") -> bool:
+        """result() for a truthy `ok`, with `detail` printed when it fails."""
+        return self.result(name, bool(ok), [detail] if detail and not ok else [])
+
     def diag(self, text: str) -> None:
         for part in text.splitlines():
             print(f"# {part}", flush=True)

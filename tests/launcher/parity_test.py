@@ -142,11 +142,6 @@ class Receiver:
         self.httpd.shutdown()
 
 
-class Checks(Tap):
-    def check(self, ok, name: str, detail="") -> bool:
-        return self.result(name, bool(ok), [detail] if detail and not ok else [])
-
-
 def rendition(width: int, height: int, fps: int, bps: int, **extra) -> dict:
     return {"video": {"width": width, "height": height, "fps": fps, "bps": bps}, "audio": {"bps": 64000}, **extra}
 
@@ -228,7 +223,7 @@ def worst_gap(times: list[float]) -> float:
 
 
 def main() -> int:
-    tap = Checks()
+    tap = Tap()
     receiver = Receiver()
     vault = tempfile.mkdtemp(prefix="nagare-vault-")
     server = Server(args=["--serve-keys", "--archive-destination", f"vault={vault}", "--webhook-timeout", "2",
@@ -250,7 +245,7 @@ def main() -> int:
     return tap.finish()
 
 
-def run(tap: Checks, server: Server, receiver: Receiver, vault: str, publishers: list) -> None:
+def run(tap: Tap, server: Server, receiver: Receiver, vault: str, publishers: list) -> None:
     r = server.call("ImageFlux_20180905.Nope", {"hls": [rendition(640, 360, 30, 800000)]})
     tap.check(r.status == 400 and "ImageFlux_20180905.Nope" in r.json().get("error", ""),
               "an unknown X-Sora-Target is a 400 naming it", f"{r.status} {r.body!r}")
@@ -276,7 +271,7 @@ def run(tap: Checks, server: Server, receiver: Receiver, vault: str, publishers:
     failing_webhooks(tap, server, receiver, publishers)
 
 
-def encrypted_and_archived(tap: Checks, server: Server, receiver: Receiver, vault: str, publishers: list) -> None:
+def encrypted_and_archived(tap: Tap, server: Server, receiver: Receiver, vault: str, publishers: list) -> None:
     ch = server.create({
         "hls": [rendition(640, 360, 30, 800000, durationSeconds=1, startTimeOffset=-3),
                 rendition(320, 180, 15, 300000, durationSeconds=2)],
@@ -378,7 +373,7 @@ def encrypted_and_archived(tap: Checks, server: Server, receiver: Receiver, vaul
               f"MP4 {duration:.3f} s, VOD {vod_seconds:.3f} s, published 12 s")
 
 
-def self_served_keys(tap: Checks, server: Server, receiver: Receiver, publishers: list) -> None:
+def self_served_keys(tap: Tap, server: Server, receiver: Receiver, publishers: list) -> None:
     ch = server.create({"hls": [rendition(320, 180, 15, 300000)], "encrypt": True, "segment_duration": 1,
                         "event_webhook_url": receiver.url + "/events/S", "latency_ms": 200})
     pub = gst_publisher(ch["rtp"]["video_port"], ch["rtp"]["audio_port"], seconds=5, width=320, height=180,
@@ -407,7 +402,7 @@ def self_served_keys(tap: Checks, server: Server, receiver: Receiver, publishers
     pub.wait()
 
 
-def auth_webhook(tap: Checks, server: Server, receiver: Receiver, publishers: list) -> None:
+def auth_webhook(tap: Tap, server: Server, receiver: Receiver, publishers: list) -> None:
     denied = server.create({"hls": [rendition(320, 180, 15, 300000)], "auth_webhook_url": receiver.url + "/auth/deny"})
     out = subprocess.run([NAGARE, "publish-test", "--whip", denied["whip_url"], "--token", denied["channel_id"],
                           "--seconds", "3"], capture_output=True, text=True, timeout=30)
@@ -475,7 +470,7 @@ def auth_webhook(tap: Checks, server: Server, receiver: Receiver, publishers: li
     feed.wait()
 
 
-def failing_webhooks(tap: Checks, server: Server, receiver: Receiver, publishers: list) -> None:
+def failing_webhooks(tap: Tap, server: Server, receiver: Receiver, publishers: list) -> None:
     flaky = server.create({"hls": [rendition(320, 180, 15, 300000)], "event_webhook_url": receiver.url + "/events/fail3"})
     server.call("ImageFlux_20180905.DeleteChannel", {"channel_id": flaky["channel_id"]})
     wait_for(lambda: len(receiver.of("fail3")) >= 2, 15)  # retries after 1 and 2 s, then 4

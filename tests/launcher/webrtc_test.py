@@ -162,13 +162,8 @@ def publish_whip(channel: dict, seconds: float = 0) -> subprocess.Popen:
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-class Checks(Tap):
-    def check(self, ok, name: str, detail: str = "") -> bool:
-        return self.result(name, bool(ok), [detail] if detail and not ok else [])
-
-
 def main() -> int:
-    tap = Checks()
+    tap = Tap()
     server = Server(args=["--token", "api-secret", "--key-frame-interval", "2"]).start()
     try:
         run(tap, server)
@@ -179,7 +174,7 @@ def main() -> int:
     return tap.finish()
 
 
-def run(tap: Checks, server: Server) -> None:
+def run(tap: Tap, server: Server) -> None:
     ch = server.create(CHANNEL, token="api-secret")
     other = server.create(CHANNEL, token="api-secret")
     url, cid = ch["whip_url"], ch["channel_id"]
