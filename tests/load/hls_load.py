@@ -50,19 +50,6 @@ def free_tcp_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_segments(playlist: str, count: int, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            entries = m3u8.read(playlist).entries
-            if len(entries) >= count:
-                return entries[-1].seq + 1
-        except (OSError, m3u8.PlaylistError):
-            pass
-        time.sleep(0.2)
-    return -1
-
-
 def segments_written(playlist: str) -> int:
     try:
         entries = m3u8.read(playlist).entries
@@ -179,7 +166,7 @@ def main() -> int:
         playlist = os.path.join(folder, "0", "index.m3u8")
         playback_id = os.path.basename(folder)
         path = f"/hls/{playback_id}/0/index.m3u8"
-        if wait_for_segments(playlist, 3, 30) < 0:
+        if not serve_lib.wait_for(lambda: segments_written(playlist) >= 3, 30, 0.2):
             tap.result("the channel is live before the load starts", False, [server.log()[-3000:]])
             return tap.finish()
 
